@@ -1,0 +1,91 @@
+//! `envshim exec`: decrypt in memory, assemble the environment, replace envshim with the
+//! command.
+
+use std::ffi::OsString;
+
+use anyhow::bail;
+
+use super::Global;
+use crate::exec::{self, ScopeChoice};
+use crate::exit::Exit;
+use crate::prompt;
+use crate::secrets::{self, SecretsPaths};
+
+/// Arguments of `exec`.
+#[derive(Debug, clap::Args)]
+pub struct ExecArgs {
+    /// Which variables to inject: runtime (deploy variables are removed), deploy, or all.
+    #[arg(short = 's', long, value_enum, default_value_t = ScopeChoice::Runtime)]
+    pub scope: ScopeChoice,
+
+    /// Keep inherited values of variables the file also defines.
+    #[arg(long)]
+    pub no_override: bool,
+
+    /// The command and its arguments (after `--`).
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "CMD"
+    )]
+    pub command: Vec<OsString>,
+}
+
+/// Runs `exec`; returns only on failure.
+pub fn run(global: &Global, args: ExecArgs) -> anyhow::Result<Exit> {
+    let paths = SecretsPaths::discover(global.file.as_deref())?;
+    let ids = secrets::identities_for(&paths, &global.identity)?;
+    let document = secrets::load(&paths, &ids)?;
+    drop(ids);
+    let example = secrets::load_example(&paths)?;
+    let inherited = |key: &str| std::env::var_os(key).is_some();
+    let mut plan = exec::plan(
+        &document,
+        example.as_ref(),
+        args.scope,
+        args.no_override,
+        inherited,
+    );
+    drop(document);
+    if !plan.missing.is_empty() {
+        if !prompt::interactive() {
+            bail!(
+                "required variable{} missing: {} (declared in {}). Add {} with \
+                 `envshim set NAME`, export {} for this run, or mark {} `# optional` \
+                 in the example",
+                if plan.missing.len() == 1 {
+                    " is"
+                } else {
+                    "s are"
+                },
+                plan.missing.join(", "),
+                paths.example.display(),
+                if plan.missing.len() == 1 {
+                    "it"
+                } else {
+                    "them"
+                },
+                if plan.missing.len() == 1 {
+                    "it"
+                } else {
+                    "them"
+                },
+                if plan.missing.len() == 1 {
+                    "it"
+                } else {
+                    "them"
+                },
+            );
+        }
+        for key in std::mem::take(&mut plan.missing) {
+            let value = prompt::masked(&format!("{key} (not set; used for this run only): "))?;
+            plan.set.push((key, value));
+        }
+    }
+    let (program, rest) = args
+        .command
+        .split_first()
+        .expect("clap requires at least one command word");
+    Err(exec::run(program, rest, &plan))
+}

@@ -1,0 +1,164 @@
+//! The command line: the clap definition (also used for completions) and dispatch to one
+//! module per subcommand.
+
+mod exec;
+mod init;
+mod keygen;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{CommandFactory, Parser, Subcommand};
+
+use crate::exit::Exit;
+
+const ABOUT: &str =
+    "Keep a project's secrets in one age-encrypted dotenv file in git, and run commands with them.";
+
+const EXAMPLES: &str = "\
+Examples:
+  envshim init                          create .env.secrets, its recipients and example
+  envshim exec -- npm start             run a command with the runtime secrets
+  envshim exec --scope deploy -- terraform apply
+  envshim -f deploy/prod.env.secrets exec -- ./migrate
+  ENVSHIM_AGE_KEY=\"$KEY\" envshim exec -- ./run-tests   (CI: the key from a CI secret)";
+
+/// envshim's command line.
+#[derive(Debug, Parser)]
+#[command(name = "envshim", version, about = ABOUT, after_help = EXAMPLES)]
+pub struct Cli {
+    /// The encrypted secrets file [default: nearest .env.secrets up to the repository root]
+    #[arg(
+        short = 'f',
+        long = "file",
+        env = "ENVSHIM_FILE",
+        global = true,
+        value_name = "FILE"
+    )]
+    pub file: Option<PathBuf>,
+
+    /// An identity (private key) file; repeatable. Overrides every other source.
+    #[arg(short = 'i', long = "identity", global = true, value_name = "FILE")]
+    pub identity: Vec<PathBuf>,
+
+    /// Print only errors.
+    #[arg(short = 'q', long, global = true)]
+    pub quiet: bool,
+
+    /// When to use colour (NO_COLOR is honoured).
+    #[arg(long, global = true, value_enum, default_value_t = clap::ColorChoice::Auto, value_name = "WHEN")]
+    pub color: clap::ColorChoice,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the encrypted secrets file, its recipients and example files, and an
+    /// identity if you have none.
+    #[command(after_help = "\
+Examples:
+  envshim init                            in the project root
+  envshim -f deploy/prod.env.secrets init --recipient age1… --recipient \"$(cat ~/.ssh/id_ed25519.pub)\"")]
+    Init(init::InitArgs),
+
+    /// Generate a new age identity (private key, mode 0600) and print its public key.
+    #[command(after_help = "\
+Examples:
+  envshim keygen                     writes ~/.config/envshim/identity.txt
+  envshim keygen -o ci-key.txt       for a CI secret (then delete the file)
+  envshim keygen -o -                print the identity to stdout")]
+    Keygen(keygen::KeygenArgs),
+
+    /// Run a command with the secrets in its environment (replaces envshim: same PID,
+    /// signals and exit status).
+    #[command(after_help = "\
+Examples:
+  envshim exec -- npm start
+  envshim exec --scope deploy -- terraform apply
+  envshim exec --no-override -- ./server     inherited variables win over the file
+
+Exit status: the command's own; 127 if it is not found, 126 if it cannot be executed,
+2 if the secrets cannot be read or required variables are missing.")]
+    Exec(exec::ExecArgs),
+
+    /// Print a shell completion script.
+    #[command(after_help = "\
+Examples:
+  envshim completions bash > ~/.local/share/bash-completion/completions/envshim
+  envshim completions zsh > \"${fpath[1]}/_envshim\"
+  envshim completions fish > ~/.config/fish/completions/envshim.fish")]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// Parses the process arguments; prints help or a usage error and exits (status 2) itself.
+pub fn parse() -> Cli {
+    Cli::parse()
+}
+
+/// Parses `args` (for tests and embedding).
+pub fn try_parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    Cli::try_parse_from(args)
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<Exit> {
+    let global = Global {
+        file: cli.file,
+        identity: cli.identity,
+        quiet: cli.quiet,
+    };
+    match cli.command {
+        Command::Init(args) => init::run(&global, args),
+        Command::Keygen(args) => keygen::run(&global, args),
+        Command::Exec(args) => exec::run(&global, args),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "envshim",
+                &mut std::io::stdout(),
+            );
+            Ok(Exit::Success)
+        }
+    }
+}
+
+/// Options every subcommand sees.
+pub struct Global {
+    /// `-f/--file`.
+    pub file: Option<PathBuf>,
+    /// `-i/--identity`.
+    pub identity: Vec<PathBuf>,
+    /// `--quiet`.
+    pub quiet: bool,
+}
+
+impl Global {
+    /// Prints an informational line on stderr unless `--quiet`.
+    pub fn info(&self, line: impl std::fmt::Display) {
+        if !self.quiet {
+            eprintln!("{line}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,181 @@
+//! Running a command with the secrets (DESIGN §3 `exec`): which variables to set and
+//! remove for a scope, and replacing envshim with the command.
+
+use std::collections::HashSet;
+use std::ffi::{OsStr, OsString};
+use std::process::Command;
+
+use zeroize::Zeroizing;
+
+use crate::exit::{Exit, ExitError};
+use crate::secrets::dotenv::{Document, Scope};
+
+/// Which variables `exec` injects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScopeChoice {
+    /// Runtime variables only (deploy variables are removed).
+    Runtime,
+    /// Deploy variables only.
+    Deploy,
+    /// Both.
+    All,
+}
+
+impl ScopeChoice {
+    /// Whether variables of `scope` are injected.
+    pub fn includes(self, scope: Scope) -> bool {
+        match self {
+            ScopeChoice::Runtime => scope == Scope::Runtime,
+            ScopeChoice::Deploy => scope == Scope::Deploy,
+            ScopeChoice::All => true,
+        }
+    }
+}
+
+/// The environment changes for one run.
+#[derive(Default)]
+pub struct Plan {
+    /// Variables to set, in file order.
+    pub set: Vec<(String, Zeroizing<String>)>,
+    /// Inherited variables to remove (deploy variables in a runtime run).
+    pub remove: Vec<String>,
+    /// Required variables (from the example file) that nothing provides.
+    pub missing: Vec<String>,
+}
+
+/// Works out what to set and remove. `inherited` answers whether the parent
+/// environment has a variable.
+pub fn plan(
+    secrets: &Document,
+    example: Option<&Document>,
+    scope: ScopeChoice,
+    no_override: bool,
+    inherited: impl Fn(&str) -> bool,
+) -> Plan {
+    let mut plan = Plan::default();
+    for entry in &secrets.entries {
+        if scope.includes(entry.scope) {
+            if !(no_override && inherited(&entry.key)) {
+                plan.set.push((entry.key.clone(), entry.value.clone()));
+            }
+        } else if scope == ScopeChoice::Runtime {
+            plan.remove.push(entry.key.clone());
+        }
+    }
+    if let Some(example) = example {
+        let provided: HashSet<&str> = secrets.entries.iter().map(|e| e.key.as_str()).collect();
+        for entry in &example.entries {
+            let declared_deploy = entry.scope == Scope::Deploy
+                || secrets.get(&entry.key).map(|e| e.scope) == Some(Scope::Deploy);
+            if scope == ScopeChoice::Runtime && declared_deploy {
+                if !plan.remove.contains(&entry.key) {
+                    plan.remove.push(entry.key.clone());
+                }
+                continue;
+            }
+            if !scope.includes(entry.scope) || entry.optional {
+                continue;
+            }
+            if !provided.contains(entry.key.as_str()) && !inherited(&entry.key) {
+                plan.missing.push(entry.key.clone());
+            }
+        }
+    }
+    plan
+}
+
+/// Replaces this process with `program` (Unix `execvp`): same PID, and the command's
+/// own signals and exit status. Returns only on failure.
+#[cfg(unix)]
+pub fn run(program: &OsStr, args: &[OsString], plan: &Plan) -> anyhow::Error {
+    use std::os::unix::process::CommandExt;
+    let mut command = build(program, args, plan);
+    let err = command.exec();
+    launch_error(program, &err)
+}
+
+/// Runs `program` and exits with its status; Ctrl-C is left to the child.
+#[cfg(not(unix))]
+pub fn run(program: &OsStr, args: &[OsString], plan: &Plan) -> anyhow::Error {
+    // The console delivers Ctrl-C to the child too; envshim just waits for it.
+    let _ = ctrlc::set_handler(|| {});
+    let mut command = build(program, args, plan);
+    match command.status() {
+        Ok(status) => std::process::exit(status.code().unwrap_or(1)),
+        Err(err) => launch_error(program, &err),
+    }
+}
+
+fn build(program: &OsStr, args: &[OsString], plan: &Plan) -> Command {
+    let mut command = Command::new(program);
+    command.args(args);
+    for key in &plan.remove {
+        command.env_remove(key);
+    }
+    for (key, value) in &plan.set {
+        command.env(key, value.as_str());
+    }
+    command
+}
+
+fn launch_error(program: &OsStr, err: &std::io::Error) -> anyhow::Error {
+    let name = program.to_string_lossy();
+    let (exit, message) = match err.kind() {
+        std::io::ErrorKind::NotFound => {
+            (Exit::CommandNotFound, format!("{name}: command not found"))
+        }
+        std::io::ErrorKind::PermissionDenied => (
+            Exit::CannotExecute,
+            format!("{name}: permission denied (is it executable?)"),
+        ),
+        _ => (
+            Exit::CannotExecute,
+            format!("{name}: cannot execute: {err}"),
+        ),
+    };
+    ExitError { exit, message }.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secrets::dotenv::parse;
+
+    fn keys(v: &[(String, Zeroizing<String>)]) -> Vec<&str> {
+        v.iter().map(|(k, _)| k.as_str()).collect()
+    }
+
+    #[test]
+    fn runtime_removes_deploy_and_reports_missing() {
+        let secrets = parse("A=1\n# [deploy]\nD=2\n").unwrap();
+        let example = parse("A=\nR=\nO= # optional\n# [deploy]\nD=\nE=\n").unwrap();
+        let p = plan(
+            &secrets,
+            Some(&example),
+            ScopeChoice::Runtime,
+            false,
+            |_| false,
+        );
+        assert_eq!(keys(&p.set), vec!["A"]);
+        assert_eq!(p.remove, vec!["D", "E"]);
+        assert_eq!(p.missing, vec!["R"]);
+        let p = plan(&secrets, Some(&example), ScopeChoice::Deploy, false, |_| {
+            false
+        });
+        assert_eq!(keys(&p.set), vec!["D"]);
+        assert!(p.remove.is_empty());
+        assert_eq!(p.missing, vec!["E"]);
+        let p = plan(&secrets, Some(&example), ScopeChoice::All, false, |k| {
+            k == "R"
+        });
+        assert_eq!(keys(&p.set), vec!["A", "D"]);
+        assert_eq!(p.missing, vec!["E"]);
+    }
+
+    #[test]
+    fn no_override_keeps_inherited_values() {
+        let secrets = parse("A=1\nB=2\n").unwrap();
+        let p = plan(&secrets, None, ScopeChoice::Runtime, true, |k| k == "A");
+        assert_eq!(keys(&p.set), vec!["B"]);
+    }
+}

@@ -1,0 +1,62 @@
+//! Exit codes: one enum, one place that maps an error to a status (DESIGN §3).
+
+use std::fmt;
+use std::process::ExitCode;
+
+/// The exit statuses envshim itself chooses. `exec` otherwise ends with the command's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Everything worked.
+    Success,
+    /// A check found problems (scan findings, doctor problems).
+    Problems,
+    /// Usage error or bad input: malformed file, wrong key, tampered ciphertext, bad path.
+    BadInput,
+    /// `exec`: the command exists but cannot be executed (shell convention).
+    CannotExecute,
+    /// `exec`: the command was not found (shell convention).
+    CommandNotFound,
+}
+
+impl Exit {
+    /// The numeric status.
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Success => 0,
+            Exit::Problems => 1,
+            Exit::BadInput => 2,
+            Exit::CannotExecute => 126,
+            Exit::CommandNotFound => 127,
+        }
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> Self {
+        ExitCode::from(exit.code())
+    }
+}
+
+/// An error that ends envshim with a specific status rather than the default `2`.
+#[derive(Debug)]
+pub struct ExitError {
+    /// The status to exit with.
+    pub exit: Exit,
+    /// One line for the user.
+    pub message: String,
+}
+
+impl fmt::Display for ExitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ExitError {}
+
+/// The exit status for an error: its [`ExitError`] status if it carries one, else `2`.
+pub fn code_of(err: &anyhow::Error) -> Exit {
+    err.chain()
+        .find_map(|cause| cause.downcast_ref::<ExitError>())
+        .map_or(Exit::BadInput, |e| e.exit)
+}

@@ -1,0 +1,13 @@
+//! envshim keeps a project's secrets in one age-encrypted dotenv file that lives in git
+//! (`.env.secrets`), and runs commands with them (`envshim exec -- cmd`).
+//!
+//! The library holds everything; `main.rs` only parses the command line, calls
+//! [`cli::run`] and turns the result into an exit status with [`exit::code_of`].
+
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod exec;
+pub mod exit;
+pub mod prompt;
+pub mod secrets;

@@ -1,0 +1,212 @@
+//! Finding the user's private key (DESIGN §1): five sources, first match wins, and
+//! identity files must be private to their owner, as ssh insists for its keys.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use age::cli_common::{read_identities, StdinGuard};
+use age::Identity;
+use anyhow::{anyhow, bail};
+use zeroize::Zeroizing;
+
+use super::recipients::canonical;
+
+/// Environment variable holding the identity text itself (for CI).
+pub const ENV_KEY: &str = "ENVSHIM_AGE_KEY";
+/// Environment variable holding a path to an identity file.
+pub const ENV_PATH: &str = "ENVSHIM_IDENTITY";
+
+/// Identities found, with where they came from and their public keys where known.
+pub struct Identities {
+    /// Usable identities.
+    pub identities: Vec<Box<dyn Identity>>,
+    /// Where they were found, for messages (`--identity key.txt`, `ENVSHIM_AGE_KEY`, …).
+    pub source: String,
+    /// The public keys of these identities, where they can be derived.
+    pub public_keys: Vec<String>,
+}
+
+/// The default identity file: `$XDG_CONFIG_HOME/envshim/identity.txt`.
+pub fn default_path() -> Option<PathBuf> {
+    let config = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| home().map(|h| h.join(".config")))?;
+    Some(config.join("envshim").join("identity.txt"))
+}
+
+fn home() -> Option<PathBuf> {
+    std::env::var_os("HOME")
+        .or_else(|| std::env::var_os("USERPROFILE"))
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+/// Finds identities. `recipients` (canonical keys) decides whether an SSH key in
+/// `~/.ssh` may be used; pass `None` where there is no recipients list yet.
+pub fn discover(
+    cli_files: &[PathBuf],
+    recipients: Option<&[String]>,
+) -> anyhow::Result<Identities> {
+    match find(cli_files, recipients)? {
+        Some(found) => Ok(found),
+        None => Err(not_found(recipients.is_some())),
+    }
+}
+
+/// Like [`discover`], but `Ok(None)` when no source has an identity.
+pub fn find(
+    cli_files: &[PathBuf],
+    recipients: Option<&[String]>,
+) -> anyhow::Result<Option<Identities>> {
+    if !cli_files.is_empty() {
+        let mut all = Identities {
+            identities: Vec::new(),
+            source: String::new(),
+            public_keys: Vec::new(),
+        };
+        let mut sources = Vec::new();
+        for file in cli_files {
+            let found = from_file(file, &format!("--identity {}", file.display()))?;
+            all.identities.extend(found.identities);
+            all.public_keys.extend(found.public_keys);
+            sources.push(found.source);
+        }
+        all.source = sources.join(", ");
+        return Ok(Some(all));
+    }
+    if let Some(text) = std::env::var_os(ENV_KEY).filter(|v| !v.is_empty()) {
+        let text = Zeroizing::new(
+            text.into_string()
+                .map_err(|_| anyhow!("{ENV_KEY} is not valid UTF-8"))?,
+        );
+        return from_text(&text, ENV_KEY).map(Some);
+    }
+    if let Some(path) = std::env::var_os(ENV_PATH).filter(|v| !v.is_empty()) {
+        let path = PathBuf::from(path);
+        return from_file(&path, &format!("{ENV_PATH}={}", path.display())).map(Some);
+    }
+    if let Some(path) = default_path().filter(|p| p.exists()) {
+        return from_file(&path, &path.display().to_string()).map(Some);
+    }
+    if let (Some(recipients), Some(home)) = (recipients, home()) {
+        for name in ["id_ed25519", "id_rsa"] {
+            let key = home.join(".ssh").join(name);
+            let Ok(public) = std::fs::read_to_string(key.with_extension("pub")) else {
+                continue;
+            };
+            let public = canonical(&public);
+            if key.exists() && recipients.contains(&public) {
+                let mut found = from_file(&key, &key.display().to_string())?;
+                found.public_keys = vec![public];
+                return Ok(Some(found));
+            }
+        }
+    }
+    Ok(None)
+}
+
+fn not_found(with_ssh: bool) -> anyhow::Error {
+    let default = default_path().map_or_else(
+        || "$XDG_CONFIG_HOME/envshim/identity.txt".to_string(),
+        |p| p.display().to_string(),
+    );
+    let ssh = if with_ssh {
+        ", ~/.ssh/id_ed25519 and ~/.ssh/id_rsa (whose public keys are not recipients)"
+    } else {
+        ""
+    };
+    anyhow!(
+        "no identity found (looked at --identity, {ENV_KEY}, {ENV_PATH}, {default}{ssh}). \
+         Create one with `envshim keygen` and ask someone who can decrypt to run \
+         `envshim recipients add <your public key>`"
+    )
+}
+
+/// Reads an identity file after checking that only its owner can read it.
+fn from_file(path: &Path, source: &str) -> anyhow::Result<Identities> {
+    check_private(path)?;
+    let name = path.to_string_lossy().into_owned();
+    let identities = read_identities(vec![name], None, &mut StdinGuard::new(false))
+        .map_err(|e| anyhow!("cannot use identity {source}: {e}"))?;
+    if identities.is_empty() {
+        bail!("{source} holds no identity");
+    }
+    let public_keys = match std::fs::read(path) {
+        Ok(bytes) => {
+            let text = Zeroizing::new(String::from_utf8_lossy(&bytes).into_owned());
+            let mut keys = x25519_public_keys(&text);
+            if keys.is_empty() {
+                // An SSH private key: its public half usually sits beside it.
+                if let Ok(public) = std::fs::read_to_string(path.with_extension("pub")) {
+                    keys.push(canonical(&public));
+                }
+            }
+            keys
+        }
+        Err(_) => Vec::new(),
+    };
+    Ok(Identities {
+        identities,
+        source: source.to_string(),
+        public_keys,
+    })
+}
+
+/// Parses identity text (the contents of an age identity file).
+fn from_text(text: &str, source: &str) -> anyhow::Result<Identities> {
+    let file = age::IdentityFile::from_buffer(text.as_bytes())
+        .map_err(|_| anyhow!("{source} does not hold an age identity (AGE-SECRET-KEY-1…)"))?;
+    let identities = file
+        .into_identities()
+        .map_err(|_| anyhow!("{source} does not hold a usable age identity"))?;
+    if identities.is_empty() {
+        bail!("{source} does not hold an age identity (AGE-SECRET-KEY-1…)");
+    }
+    Ok(Identities {
+        identities: identities
+            .into_iter()
+            .map(|i| i as Box<dyn Identity>)
+            .collect(),
+        source: source.to_string(),
+        public_keys: x25519_public_keys(text),
+    })
+}
+
+/// The public keys of the `AGE-SECRET-KEY-1…` lines in `text`.
+pub fn x25519_public_keys(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("AGE-SECRET-KEY-1"))
+        .filter_map(|l| age::x25519::Identity::from_str(l).ok())
+        .map(|i| i.to_public().to_string())
+        .collect()
+}
+
+/// Refuses identity files that group or other users can read.
+#[cfg(unix)]
+pub fn check_private(path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => anyhow!("identity file {} does not exist", path.display()),
+        _ => anyhow!("cannot read identity file {}: {e}", path.display()),
+    })?;
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        bail!(
+            "identity file {} is accessible by other users (mode {mode:04o}); \
+             run `chmod 600 {}` and try again",
+            path.display(),
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// Refuses identity files that group or other users can read (no mode bits here).
+#[cfg(not(unix))]
+pub fn check_private(path: &Path) -> anyhow::Result<()> {
+    std::fs::metadata(path)
+        .map(|_| ())
+        .map_err(|e| anyhow!("cannot read identity file {}: {e}", path.display()))
+}

@@ -1,0 +1,174 @@
+//! The `.env.secrets` file and its companions: where they are, and how to read them.
+
+pub mod crypto;
+pub mod dotenv;
+pub mod identity;
+pub mod recipients;
+pub mod store;
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, Context};
+
+use crypto::DecryptFailure;
+use dotenv::Document;
+use identity::Identities;
+
+/// The default secrets file name.
+pub const DEFAULT_FILE: &str = ".env.secrets";
+
+/// Refuse to read files larger than this: a secrets file is a few KiB.
+const MAX_FILE_BYTES: u64 = 16 << 20;
+
+/// A secrets file and its companions, named after it (DESIGN §1).
+#[derive(Debug, Clone)]
+pub struct SecretsPaths {
+    /// The encrypted dotenv file.
+    pub secrets: PathBuf,
+    /// Who can decrypt it.
+    pub recipients: PathBuf,
+    /// The plaintext template.
+    pub example: PathBuf,
+}
+
+impl SecretsPaths {
+    /// The paths for a given secrets file.
+    pub fn for_file(secrets: impl Into<PathBuf>) -> Self {
+        let secrets = secrets.into();
+        let with_suffix = |suffix: &str| {
+            let mut name: OsString = secrets.as_os_str().to_owned();
+            name.push(suffix);
+            PathBuf::from(name)
+        };
+        SecretsPaths {
+            recipients: with_suffix(".recipients"),
+            example: with_suffix(".example"),
+            secrets,
+        }
+    }
+
+    /// `-f FILE` if given; otherwise the nearest `.env.secrets` from the current
+    /// directory up to the repository root.
+    pub fn discover(explicit: Option<&Path>) -> anyhow::Result<Self> {
+        if let Some(path) = explicit {
+            return Ok(Self::for_file(path));
+        }
+        let cwd = std::env::current_dir().context("cannot read the current directory")?;
+        let mut dir = cwd.as_path();
+        loop {
+            let candidate = dir.join(DEFAULT_FILE);
+            if candidate.exists() {
+                return Ok(Self::for_file(candidate));
+            }
+            if dir.join(".git").exists() {
+                break;
+            }
+            match dir.parent() {
+                Some(parent) => dir = parent,
+                None => break,
+            }
+        }
+        Err(anyhow!(
+            "no {DEFAULT_FILE} in {} or its parents up to the repository root; \
+             run `envshim init` to create one, or pass -f FILE",
+            cwd.display()
+        ))
+    }
+}
+
+/// Reads a whole file with errors that name it; `what` describes it for the user.
+pub fn read_file(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
+    let meta = std::fs::metadata(path).map_err(|e| io_error(path, what, &e))?;
+    if meta.is_dir() {
+        return Err(anyhow!("{} is a directory, not {what}", path.display()));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(anyhow!(
+            "{} is {} bytes, far too large for {what}",
+            path.display(),
+            meta.len()
+        ));
+    }
+    std::fs::read(path).map_err(|e| io_error(path, what, &e))
+}
+
+fn io_error(path: &Path, what: &str, e: &std::io::Error) -> anyhow::Error {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => anyhow!("{} ({what}) does not exist", path.display()),
+        std::io::ErrorKind::PermissionDenied => {
+            anyhow!("cannot read {} ({what}): permission denied", path.display())
+        }
+        _ => anyhow!("cannot read {} ({what}): {e}", path.display()),
+    }
+}
+
+/// Reads the recipients' canonical keys, for deciding which `~/.ssh` key may be used.
+pub fn recipient_keys(paths: &SecretsPaths) -> Option<Vec<String>> {
+    let text = std::fs::read_to_string(&paths.recipients).ok()?;
+    let keys = recipients::parse(&text).ok()?;
+    Some(keys.iter().map(|k| k.canonical()).collect())
+}
+
+/// Finds the identities for a secrets file (see [`identity::discover`]).
+pub fn identities_for(paths: &SecretsPaths, cli_files: &[PathBuf]) -> anyhow::Result<Identities> {
+    let recipients = recipient_keys(paths);
+    identity::discover(cli_files, recipients.as_deref())
+}
+
+/// Decrypts and parses the secrets file.
+pub fn load(paths: &SecretsPaths, ids: &Identities) -> anyhow::Result<Document> {
+    let path = &paths.secrets;
+    let ciphertext = read_file(path, "the encrypted secrets file").map_err(|e| {
+        if !path.exists() {
+            anyhow!(
+                "{} does not exist; run `envshim init` to create it, or pass -f FILE",
+                path.display()
+            )
+        } else {
+            e
+        }
+    })?;
+    let plaintext = crypto::decrypt(&ciphertext, &ids.identities).map_err(|failure| {
+        let display = path.display();
+        match failure {
+            DecryptFailure::NotEncrypted => anyhow!(
+                "{display} is not encrypted (it looks like plaintext). Move it aside and \
+                 encrypt its contents with `envshim import <file>`; never commit it as is"
+            ),
+            DecryptFailure::NoMatchingIdentity => {
+                let keys = if ids.public_keys.is_empty() {
+                    "your public key".to_string()
+                } else {
+                    ids.public_keys.join(" ")
+                };
+                anyhow!(
+                    "{display} is not encrypted to your identity ({}). Ask someone who can \
+                     decrypt it to run `envshim recipients add {keys}`",
+                    ids.source
+                )
+            }
+            DecryptFailure::Damaged => anyhow!(
+                "{display} cannot be decrypted: {failure}. Restore it from git \
+                 (`git checkout -- {display}`) or from a backup"
+            ),
+            DecryptFailure::Passphrase => anyhow!(
+                "{display} cannot be read: {failure}; envshim files are encrypted to the \
+                 keys in {}",
+                paths.recipients.display()
+            ),
+        }
+    })?;
+    dotenv::parse_bytes(&plaintext).with_context(|| format!("{} (decrypted)", path.display()))
+}
+
+/// Reads and parses the plaintext example file, if there is one.
+pub fn load_example(paths: &SecretsPaths) -> anyhow::Result<Option<Document>> {
+    if !paths.example.exists() {
+        return Ok(None);
+    }
+    let bytes = read_file(&paths.example, "the example file")?;
+    dotenv::parse_bytes(&bytes)
+        .map(Some)
+        .with_context(|| paths.example.display().to_string())
+}

@@ -1,0 +1,53 @@
+//! Writing files so that a crash never leaves one half-written: a temporary file in the
+//! same directory, flushed to disk, then renamed over the target.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context;
+
+/// Atomically replaces (or creates) `path` with `bytes`. An existing file keeps its mode;
+/// a new one gets `new_mode` (Unix).
+pub fn write_atomic(path: &Path, bytes: &[u8], new_mode: u32) -> anyhow::Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".envshim-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    set_mode(tmp.path(), path, new_mode)?;
+    tmp.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("cannot replace {}", path.display()))?;
+    sync_dir(dir);
+    Ok(())
+}
+
+#[cfg(unix)]
+fn set_mode(tmp: &Path, target: &Path, new_mode: u32) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(target).map_or(new_mode, |m| m.permissions().mode() & 0o7777);
+    std::fs::set_permissions(tmp, std::fs::Permissions::from_mode(mode))
+        .with_context(|| format!("cannot set the mode of {}", target.display()))
+}
+
+#[cfg(not(unix))]
+fn set_mode(_tmp: &Path, _target: &Path, _new_mode: u32) -> anyhow::Result<()> {
+    Ok(())
+}
+
+/// Makes the rename itself durable; best effort, as not every filesystem supports it.
+fn sync_dir(dir: &Path) {
+    #[cfg(unix)]
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+}
