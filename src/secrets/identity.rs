@@ -92,7 +92,7 @@ pub fn find(
     if let (Some(recipients), Some(home)) = (recipients, home()) {
         for name in ["id_ed25519", "id_rsa"] {
             let key = home.join(".ssh").join(name);
-            let Ok(public) = std::fs::read_to_string(key.with_extension("pub")) else {
+            let Ok(public) = std::fs::read_to_string(public_half(&key)) else {
                 continue;
             };
             let public = canonical(&public);
@@ -138,7 +138,7 @@ fn from_file(path: &Path, source: &str) -> anyhow::Result<Identities> {
             let mut keys = x25519_public_keys(&text);
             if keys.is_empty() {
                 // An SSH private key: its public half usually sits beside it.
-                if let Ok(public) = std::fs::read_to_string(path.with_extension("pub")) {
+                if let Ok(public) = std::fs::read_to_string(public_half(path)) {
                     keys.push(canonical(&public));
                 }
             }
@@ -151,6 +151,13 @@ fn from_file(path: &Path, source: &str) -> anyhow::Result<Identities> {
         source: source.to_string(),
         public_keys,
     })
+}
+
+/// `KEY.pub`, where ssh-keygen puts the public half of `KEY`.
+fn public_half(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".pub");
+    PathBuf::from(name)
 }
 
 /// Parses identity text (the contents of an age identity file).

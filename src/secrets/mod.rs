@@ -136,6 +136,13 @@ pub fn load(paths: &SecretsPaths, ids: &Identities) -> anyhow::Result<Document> 
                 "{display} is not encrypted (it looks like plaintext). Move it aside and \
                  encrypt its contents with `envshim import <file>`; never commit it as is"
             ),
+            DecryptFailure::NoMatchingIdentity if listed(paths, ids) => anyhow!(
+                "{display} cannot be decrypted with your identity ({}) although {} lists it: \
+                 the file was modified, or encrypted before your key was added. Restore it \
+                 from git (`git checkout -- {display}`) or ask a recipient to re-encrypt it",
+                ids.source,
+                paths.recipients.display()
+            ),
             DecryptFailure::NoMatchingIdentity => {
                 let keys = if ids.public_keys.is_empty() {
                     "your public key".to_string()
@@ -160,6 +167,16 @@ pub fn load(paths: &SecretsPaths, ids: &Identities) -> anyhow::Result<Document> 
         }
     })?;
     dotenv::parse_bytes(&plaintext).with_context(|| format!("{} (decrypted)", path.display()))
+}
+
+/// True when one of the identities' public keys is in the recipients file.
+fn listed(paths: &SecretsPaths, ids: &Identities) -> bool {
+    let Some(listed) = recipient_keys(paths) else {
+        return false;
+    };
+    ids.public_keys
+        .iter()
+        .any(|k| listed.contains(&recipients::canonical(k)))
 }
 
 /// Reads and parses the plaintext example file, if there is one.

@@ -1,0 +1,42 @@
+//! Help, version and completions.
+
+use crate::util::*;
+
+#[test]
+fn every_command_has_help_with_examples() {
+    let p = Project::new();
+    for cmd in [&[][..], &["init"], &["keygen"], &["exec"], &["completions"]] {
+        let mut args: Vec<&str> = cmd.to_vec();
+        args.push("--help");
+        let r = p.run(&args).ok();
+        assert!(r.stdout.contains("Examples:"), "{args:?}:\n{r:?}");
+        assert!(r.stdout.contains("envshim"), "{r:?}");
+    }
+    let r = p.run(["--version"]).ok();
+    assert!(r.stdout.starts_with("envshim "));
+}
+
+#[test]
+fn completions_are_generated_for_each_shell() {
+    let p = Project::new();
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef envshim"),
+        ("fish", "complete -c envshim"),
+        ("powershell", "Register-ArgumentCompleter"),
+        ("elvish", "edit:completion"),
+    ] {
+        let r = p.run(["completions", shell]).ok();
+        assert!(r.stdout.contains(marker), "{shell}:\n{r:?}");
+        assert!(r.stdout.contains("exec"), "{shell}");
+    }
+    // bash accepts the script.
+    let r = p.run(["completions", "bash"]).ok();
+    let script = p.write("envshim.bash", r.stdout);
+    let status = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(script)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}

@@ -1,0 +1,317 @@
+//! Test harness: a temporary project (a real git repository) with its own HOME, the real
+//! envshim binary, and the real `age` CLI.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The envshim binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_envshim");
+
+/// A temporary project directory and home directory.
+pub struct Project {
+    _tmp: tempfile::TempDir,
+    /// The git repository the commands run in.
+    pub root: PathBuf,
+    /// HOME for every command run here.
+    pub home: PathBuf,
+}
+
+/// A finished command, printed in full when an assertion fails.
+pub struct Run {
+    /// Exit code (`-1` if killed by a signal).
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Self {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    /// Asserts success and returns self.
+    #[track_caller]
+    pub fn ok(self) -> Self {
+        assert_eq!(self.code, 0, "expected success:\n{self:?}");
+        self
+    }
+
+    /// Asserts the exit code and returns self.
+    #[track_caller]
+    pub fn code(self, code: i32) -> Self {
+        assert_eq!(self.code, code, "expected exit {code}:\n{self:?}");
+        self
+    }
+
+    /// Asserts that stderr contains every fragment.
+    #[track_caller]
+    pub fn stderr_has(self, fragments: &[&str]) -> Self {
+        for fragment in fragments {
+            assert!(
+                self.stderr.contains(fragment),
+                "stderr lacks {fragment:?}:\n{self:?}"
+            );
+        }
+        self
+    }
+
+    /// Asserts that neither stream contains `secret`.
+    #[track_caller]
+    pub fn never_shows(self, secret: &str) -> Self {
+        assert!(
+            !self.stdout.contains(secret) && !self.stderr.contains(secret),
+            "output shows {secret:?}:\n{self:?}"
+        );
+        self
+    }
+
+    /// Asserts the shape of an error: one short message, never a panic or backtrace.
+    #[track_caller]
+    pub fn clean_error(self) -> Self {
+        assert!(self.stderr.starts_with("envshim: "), "{self:?}");
+        assert!(
+            self.stderr.lines().count() <= 2,
+            "error is too long:\n{self:?}"
+        );
+        assert!(!self.stderr.contains("panicked"), "{self:?}");
+        assert!(!self.stderr.contains("RUST_BACKTRACE"), "{self:?}");
+        self
+    }
+}
+
+impl Project {
+    /// A fresh git repository with an empty HOME beside it.
+    pub fn new() -> Self {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let root = tmp.path().join("repo");
+        let home = tmp.path().join("home");
+        fs::create_dir_all(&root).unwrap();
+        fs::create_dir_all(&home).unwrap();
+        let status = Command::new("git")
+            .args(["init", "-q"])
+            .current_dir(&root)
+            .status()
+            .expect("git");
+        assert!(status.success());
+        Project {
+            _tmp: tmp,
+            root,
+            home,
+        }
+    }
+
+    /// An envshim command with a clean environment (no identity variables, this HOME).
+    pub fn envshim(&self) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.current_dir(&self.root)
+            .env("HOME", &self.home)
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("ENVSHIM_AGE_KEY")
+            .env_remove("ENVSHIM_IDENTITY")
+            .env_remove("ENVSHIM_FILE")
+            .env_remove("NO_COLOR")
+            .env("PINENTRY_PROGRAM", "/nonexistent/pinentry")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Runs envshim with `args` and returns the result.
+    pub fn run<I, S>(&self, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.envshim()
+            .args(args)
+            .output()
+            .expect("run envshim")
+            .into()
+    }
+
+    /// Path inside the repository.
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.root.join(rel)
+    }
+
+    /// Writes a file inside the repository (creating directories).
+    pub fn write(&self, rel: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.path(rel);
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).unwrap();
+        }
+        fs::write(&path, contents).unwrap();
+        path
+    }
+
+    /// Generates an identity with the real `age-keygen` at `path` (mode 0600) and
+    /// returns its public key.
+    pub fn age_keygen(&self, path: &Path) -> String {
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).unwrap();
+        }
+        let out = Command::new("age-keygen")
+            .arg("-o")
+            .arg(path)
+            .output()
+            .expect("age-keygen (Debian package `age`)");
+        assert!(out.status.success(), "{:?}", out);
+        set_mode(path, 0o600);
+        public_key_of(path)
+    }
+
+    /// Sets up `.env.secrets` (armored, via the real `age` CLI) holding `plaintext`,
+    /// readable by the default identity, and returns that identity's public key.
+    pub fn secrets(&self, plaintext: &str) -> String {
+        let public = self.default_identity();
+        self.write(".env.secrets.recipients", format!("{public}\n"));
+        let ciphertext = age_encrypt(&self.path(".env.secrets.recipients"), plaintext, true);
+        self.write(".env.secrets", ciphertext);
+        public
+    }
+
+    /// The default identity (`~/.config/envshim/identity.txt`), created if missing.
+    pub fn default_identity(&self) -> String {
+        let path = self.default_identity_path();
+        if path.exists() {
+            public_key_of(&path)
+        } else {
+            self.age_keygen(&path)
+        }
+    }
+
+    /// Where envshim looks for the default identity under this HOME.
+    pub fn default_identity_path(&self) -> PathBuf {
+        self.home.join(".config/envshim/identity.txt")
+    }
+
+    /// Every file under the repository (except `.git`) with its contents, to show
+    /// that a failed command wrote nothing.
+    pub fn snapshot(&self) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut files = Vec::new();
+        let mut dirs = vec![self.root.clone(), self.home.clone()];
+        while let Some(dir) = dirs.pop() {
+            for entry in fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.file_name() == Some(OsStr::new(".git")) {
+                    continue;
+                }
+                if path.is_dir() {
+                    dirs.push(path);
+                } else {
+                    let contents = fs::read(&path).unwrap_or_default();
+                    files.push((path, contents));
+                }
+            }
+        }
+        files.sort();
+        files
+    }
+}
+
+/// The public key of an age identity file, by the real `age-keygen -y`.
+pub fn public_key_of(path: &Path) -> String {
+    let out = Command::new("age-keygen")
+        .arg("-y")
+        .arg(path)
+        .output()
+        .expect("age-keygen");
+    assert!(out.status.success(), "{:?}", out);
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// Encrypts with the real `age` CLI to a recipients file.
+pub fn age_encrypt(recipients: &Path, plaintext: &str, armor: bool) -> Vec<u8> {
+    use std::io::Write;
+    let mut cmd = Command::new("age");
+    if armor {
+        cmd.arg("-a");
+    }
+    let mut child = cmd
+        .arg("-R")
+        .arg(recipients)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("age (Debian package `age`)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(plaintext.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    out.stdout
+}
+
+/// Decrypts with the real `age` CLI; returns the run.
+pub fn age_decrypt(identity: &Path, file: &Path) -> Run {
+    Command::new("age")
+        .arg("-d")
+        .arg("-i")
+        .arg(identity)
+        .arg(file)
+        .output()
+        .expect("age")
+        .into()
+}
+
+/// Sets a file's mode.
+pub fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// A file's mode bits.
+pub fn mode_of(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// Runs `cmd` on a pseudo-terminal, answering each prompt in turn.
+pub fn on_terminal(cmd: &mut Command, answers: &[(&str, &str)]) -> Run {
+    let driver = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/pty_answer.py");
+    let mut wrapped = Command::new("python3");
+    wrapped.arg(driver);
+    for (prompt, answer) in answers {
+        wrapped.arg(prompt).arg(answer);
+    }
+    wrapped
+        .arg("--")
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    if let Some(dir) = cmd.get_current_dir() {
+        wrapped.current_dir(dir);
+    }
+    for (key, value) in cmd.get_envs() {
+        match value {
+            Some(v) => wrapped.env(key, v),
+            None => wrapped.env_remove(key),
+        };
+    }
+    wrapped
+        .stdin(Stdio::null())
+        .output()
+        .expect("python3")
+        .into()
+}
