@@ -40,3 +40,22 @@ fn completions_are_generated_for_each_shell() {
         .unwrap();
     assert!(status.success());
 }
+
+#[test]
+fn the_quickstart_example_runs() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/quickstart/run.sh");
+    let r: Run = std::process::Command::new(script)
+        .env("ENVSHIM", BIN)
+        .env_remove("ENVSHIM_IDENTITY")
+        .env_remove("ENVSHIM_FILE")
+        .output()
+        .unwrap()
+        .into();
+    let r = r.ok();
+    assert!(
+        r.stdout.contains("GREETING=Hello from an encrypted file"),
+        "{r:?}"
+    );
+    assert!(r.stdout.contains("MULTI_LINE has 2 lines"), "{r:?}");
+    assert!(r.stdout.contains("DEPLOY_TOKEN is not visible"), "{r:?}");
+}

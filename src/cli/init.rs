@@ -73,14 +73,15 @@ pub fn run(global: &Global, args: InitArgs) -> anyhow::Result<Exit> {
     }
     match identity::find(&global.identity, None)? {
         Some(found) => {
-            if found.public_keys.is_empty() && keys.is_empty() {
+            let public_keys = found.public_keys();
+            if public_keys.is_empty() && keys.is_empty() {
                 bail!(
                     "cannot tell the public key of your identity ({}), so nobody might be \
                      able to decrypt the new file; pass --recipient KEY",
                     found.source
                 );
             }
-            for key in found.public_keys {
+            for key in public_keys {
                 push_unique(&mut keys, key);
             }
         }

@@ -22,8 +22,52 @@ pub struct Identities {
     pub identities: Vec<Box<dyn Identity>>,
     /// Where they were found, for messages (`--identity key.txt`, `ENVSHIM_AGE_KEY`, …).
     pub source: String,
+    /// Where to derive the public keys from, when a message or `init` needs them;
+    /// deriving costs a scalar multiplication per key, so `exec` does not do it.
+    origin: Vec<Origin>,
+}
+
+/// Where an identity came from, for deriving its public key later.
+enum Origin {
+    /// An identity file (age, or SSH with its `.pub` beside it).
+    File(PathBuf),
+    /// The text of `ENVSHIM_AGE_KEY`.
+    EnvText,
+    /// Already known (an SSH key matched against the recipients).
+    Known(String),
+}
+
+impl Identities {
     /// The public keys of these identities, where they can be derived.
-    pub public_keys: Vec<String>,
+    pub fn public_keys(&self) -> Vec<String> {
+        let mut keys = Vec::new();
+        for origin in &self.origin {
+            match origin {
+                Origin::Known(key) => keys.push(key.clone()),
+                Origin::EnvText => {
+                    if let Some(text) = std::env::var_os(ENV_KEY) {
+                        let text = Zeroizing::new(text.to_string_lossy().into_owned());
+                        keys.extend(x25519_public_keys(&text));
+                    }
+                }
+                Origin::File(path) => {
+                    let Ok(bytes) = std::fs::read(path) else {
+                        continue;
+                    };
+                    let text = Zeroizing::new(String::from_utf8_lossy(&bytes).into_owned());
+                    let found = x25519_public_keys(&text);
+                    if found.is_empty() {
+                        // An SSH private key: its public half usually sits beside it.
+                        if let Ok(public) = std::fs::read_to_string(public_half(path)) {
+                            keys.push(canonical(&public));
+                        }
+                    }
+                    keys.extend(found);
+                }
+            }
+        }
+        keys
+    }
 }
 
 /// The default identity file: `$XDG_CONFIG_HOME/envshim/identity.txt`.
@@ -63,13 +107,13 @@ pub fn find(
         let mut all = Identities {
             identities: Vec::new(),
             source: String::new(),
-            public_keys: Vec::new(),
+            origin: Vec::new(),
         };
         let mut sources = Vec::new();
         for file in cli_files {
             let found = from_file(file, &format!("--identity {}", file.display()))?;
             all.identities.extend(found.identities);
-            all.public_keys.extend(found.public_keys);
+            all.origin.extend(found.origin);
             sources.push(found.source);
         }
         all.source = sources.join(", ");
@@ -98,7 +142,7 @@ pub fn find(
             let public = canonical(&public);
             if key.exists() && recipients.contains(&public) {
                 let mut found = from_file(&key, &key.display().to_string())?;
-                found.public_keys = vec![public];
+                found.origin = vec![Origin::Known(public)];
                 return Ok(Some(found));
             }
         }
@@ -132,24 +176,10 @@ fn from_file(path: &Path, source: &str) -> anyhow::Result<Identities> {
     if identities.is_empty() {
         bail!("{source} holds no identity");
     }
-    let public_keys = match std::fs::read(path) {
-        Ok(bytes) => {
-            let text = Zeroizing::new(String::from_utf8_lossy(&bytes).into_owned());
-            let mut keys = x25519_public_keys(&text);
-            if keys.is_empty() {
-                // An SSH private key: its public half usually sits beside it.
-                if let Ok(public) = std::fs::read_to_string(public_half(path)) {
-                    keys.push(canonical(&public));
-                }
-            }
-            keys
-        }
-        Err(_) => Vec::new(),
-    };
     Ok(Identities {
         identities,
         source: source.to_string(),
-        public_keys,
+        origin: vec![Origin::File(path.to_path_buf())],
     })
 }
 
@@ -176,7 +206,7 @@ fn from_text(text: &str, source: &str) -> anyhow::Result<Identities> {
             .map(|i| i as Box<dyn Identity>)
             .collect(),
         source: source.to_string(),
-        public_keys: x25519_public_keys(text),
+        origin: vec![Origin::EnvText],
     })
 }
 

@@ -144,10 +144,11 @@ pub fn load(paths: &SecretsPaths, ids: &Identities) -> anyhow::Result<Document> 
                 paths.recipients.display()
             ),
             DecryptFailure::NoMatchingIdentity => {
-                let keys = if ids.public_keys.is_empty() {
+                let keys = ids.public_keys();
+                let keys = if keys.is_empty() {
                     "your public key".to_string()
                 } else {
-                    ids.public_keys.join(" ")
+                    keys.join(" ")
                 };
                 anyhow!(
                     "{display} is not encrypted to your identity ({}). Ask someone who can \
@@ -174,7 +175,7 @@ fn listed(paths: &SecretsPaths, ids: &Identities) -> bool {
     let Some(listed) = recipient_keys(paths) else {
         return false;
     };
-    ids.public_keys
+    ids.public_keys()
         .iter()
         .any(|k| listed.contains(&recipients::canonical(k)))
 }
