@@ -5,7 +5,14 @@ use crate::util::*;
 #[test]
 fn every_command_has_help_with_examples() {
     let p = Project::new();
-    for cmd in [&[][..], &["init"], &["keygen"], &["exec"], &["completions"]] {
+    for cmd in [
+        &[][..],
+        &["init"],
+        &["keygen"],
+        &["exec"],
+        &["completions"],
+        &["man"],
+    ] {
         let mut args: Vec<&str> = cmd.to_vec();
         args.push("--help");
         let r = p.run(&args).ok();
@@ -58,4 +65,17 @@ fn the_quickstart_example_runs() {
     );
     assert!(r.stdout.contains("MULTI_LINE has 2 lines"), "{r:?}");
     assert!(r.stdout.contains("DEPLOY_TOKEN is not visible"), "{r:?}");
+}
+
+#[test]
+fn the_man_page_is_roff_for_the_same_command_line() {
+    let p = Project::new();
+    let r = p.run(["man"]).ok();
+    assert!(
+        r.stdout.starts_with(".ie") || r.stdout.contains(".TH envshim"),
+        "{r:?}"
+    );
+    for word in ["exec", "keygen", "init", "\\-\\-identity"] {
+        assert!(r.stdout.contains(word), "man page lacks {word}");
+    }
 }

@@ -95,6 +95,13 @@ Examples:
         /// The shell.
         shell: clap_complete::Shell,
     },
+
+    /// Print the manual page (roff), generated from this command line.
+    #[command(after_help = "\
+Examples:
+  envshim man > /usr/local/share/man/man1/envshim.1
+  envshim man | man -l -")]
+    Man,
 }
 
 /// Parses the process arguments; prints help or a usage error and exits (status 2) itself.
@@ -129,6 +136,10 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
                 "envshim",
                 &mut std::io::stdout(),
             );
+            Ok(Exit::Success)
+        }
+        Command::Man => {
+            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
             Ok(Exit::Success)
         }
     }
