@@ -53,7 +53,7 @@ pub fn plan(
     inherited: impl Fn(&str) -> bool,
 ) -> Plan {
     let mut plan = Plan::default();
-    for entry in &secrets.entries {
+    for entry in secrets.entries() {
         if scope.includes(entry.scope) {
             if !(no_override && inherited(&entry.key)) {
                 plan.set.push((entry.key.clone(), entry.value.clone()));
@@ -63,8 +63,8 @@ pub fn plan(
         }
     }
     if let Some(example) = example {
-        let provided: HashSet<&str> = secrets.entries.iter().map(|e| e.key.as_str()).collect();
-        for entry in &example.entries {
+        let provided: HashSet<&str> = secrets.entries().map(|e| e.key.as_str()).collect();
+        for entry in example.entries() {
             let declared_deploy = entry.scope == Scope::Deploy
                 || secrets.get(&entry.key).map(|e| e.scope) == Some(Scope::Deploy);
             if scope == ScopeChoice::Runtime && declared_deploy {

@@ -50,6 +50,8 @@ pub struct Entry {
     pub optional: bool,
     /// The value as `dotenvy` computes it; wiped from memory on drop.
     pub value: Zeroizing<String>,
+    /// The definition's text as written (all its lines, with the final newline).
+    pub raw: Zeroizing<String>,
 }
 
 impl fmt::Debug for Entry {
@@ -64,23 +66,231 @@ impl fmt::Debug for Entry {
     }
 }
 
-/// A parsed dotenv document.
+/// One piece of a document, kept as written so that rewriting keeps comments and order.
+#[derive(Debug)]
+pub enum Item {
+    /// Blank lines and comments.
+    Text(String),
+    /// A `# [scope]` marker line.
+    Marker {
+        /// The scope it opens.
+        scope: Scope,
+        /// The line as written.
+        raw: String,
+    },
+    /// A definition.
+    Entry(Entry),
+}
+
+/// A parsed dotenv document: every line kept, definitions parsed.
 #[derive(Debug, Default)]
 pub struct Document {
-    /// The definitions, in file order.
-    pub entries: Vec<Entry>,
+    /// The document's pieces in file order.
+    pub items: Vec<Item>,
+}
+
+/// What [`Document::set`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// The key was new.
+    Added,
+    /// The value or the scope changed.
+    Changed,
+    /// Nothing changed.
+    Unchanged,
 }
 
 impl Document {
+    /// The definitions, in file order.
+    pub fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.items.iter().filter_map(|item| match item {
+            Item::Entry(e) => Some(e),
+            _ => None,
+        })
+    }
+
     /// The definition of `key`, if any.
     pub fn get(&self, key: &str) -> Option<&Entry> {
-        self.entries.iter().find(|e| e.key == key)
+        self.entries().find(|e| e.key == key)
     }
 
     /// The definitions in `scope`, in file order.
     pub fn in_scope(&self, scope: Scope) -> impl Iterator<Item = &Entry> {
-        self.entries.iter().filter(move |e| e.scope == scope)
+        self.entries().filter(move |e| e.scope == scope)
     }
+
+    /// True when the document has any scope marker.
+    pub fn has_markers(&self) -> bool {
+        self.items.iter().any(|i| matches!(i, Item::Marker { .. }))
+    }
+
+    /// The document as text: every line as written, edited entries as rendered.
+    pub fn render(&self) -> Zeroizing<String> {
+        let mut out = Zeroizing::new(String::new());
+        for item in &self.items {
+            let text: &str = match item {
+                Item::Text(t) => t,
+                Item::Marker { raw, .. } => raw,
+                Item::Entry(e) => &e.raw,
+            };
+            out.push_str(text);
+            if !out.ends_with('\n') {
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    /// Sets `key` to `value`. An existing key keeps its place and scope unless `scope`
+    /// names another one, in which case it moves to the end of that section. New keys go
+    /// to the end of their section (`scope`, default runtime).
+    pub fn set(&mut self, key: &str, value: &str, scope: Option<Scope>) -> Change {
+        let position = self.position(key);
+        if let Some(index) = position {
+            let Item::Entry(entry) = &mut self.items[index] else {
+                unreachable!("position() finds entries")
+            };
+            let moved = scope.is_some_and(|s| s != entry.scope);
+            if !moved {
+                if entry.value.as_str() == value {
+                    return Change::Unchanged;
+                }
+                entry.raw = render_definition(key, value, &entry.raw);
+                entry.value = Zeroizing::new(value.to_string());
+                return Change::Changed;
+            }
+            self.items.remove(index);
+        }
+        let scope = scope.unwrap_or(Scope::Runtime);
+        let entry = Entry {
+            key: key.to_string(),
+            scope,
+            line: 0,
+            optional: false,
+            value: Zeroizing::new(value.to_string()),
+            raw: render_definition(key, value, ""),
+        };
+        self.insert(entry);
+        if position.is_some() {
+            Change::Changed
+        } else {
+            Change::Added
+        }
+    }
+
+    /// Removes `key`; false if it was not there.
+    pub fn remove(&mut self, key: &str) -> bool {
+        match self.position(key) {
+            Some(index) => {
+                self.items.remove(index);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Inserts an entry at the end of its section, creating the section if needed.
+    pub fn insert(&mut self, entry: Entry) {
+        let scope = entry.scope;
+        let mut current = Scope::Runtime;
+        let mut after_entry = None;
+        let mut after_marker = None;
+        let mut first_marker = None;
+        for (index, item) in self.items.iter().enumerate() {
+            match item {
+                Item::Marker { scope: s, .. } => {
+                    current = *s;
+                    first_marker.get_or_insert(index);
+                    if *s == scope {
+                        after_marker = Some(index + 1);
+                    }
+                }
+                Item::Entry(_) if current == scope => after_entry = Some(index + 1),
+                _ => {}
+            }
+        }
+        let at = after_entry.or(after_marker);
+        match (at, scope) {
+            (Some(at), _) => self.items.insert(at, Item::Entry(entry)),
+            (None, Scope::Runtime) => {
+                let at = first_marker.unwrap_or(self.items.len());
+                self.items.insert(at, Item::Entry(entry));
+            }
+            (None, Scope::Deploy) => {
+                self.items.push(Item::Marker {
+                    scope: Scope::Deploy,
+                    raw: "# [deploy]\n".to_string(),
+                });
+                self.items.push(Item::Entry(entry));
+            }
+        }
+    }
+
+    fn position(&self, key: &str) -> Option<usize> {
+        self.items
+            .iter()
+            .position(|i| matches!(i, Item::Entry(e) if e.key == key))
+    }
+}
+
+/// Renders `KEY=value`, quoted so that dotenvy reads back exactly `value`. Keeps an
+/// `export ` prefix and a trailing comment from `previous` (the old definition).
+fn render_definition(key: &str, value: &str, previous: &str) -> Zeroizing<String> {
+    let export = if previous.trim_start().starts_with("export ") {
+        "export "
+    } else {
+        ""
+    };
+    let comment = trailing_comment(previous)
+        .map(|c| format!(" #{c}"))
+        .unwrap_or_default();
+    Zeroizing::new(format!(
+        "{export}{key}={}{comment}\n",
+        quote(value).as_str()
+    ))
+}
+
+/// The comment after the value on a definition's last line, if any.
+fn trailing_comment(definition: &str) -> Option<String> {
+    let (_, value_start) = split_key(definition).ok()?;
+    let mut quote = Quote::None;
+    let mut escaped = false;
+    let mut rest = &definition[value_start..];
+    loop {
+        let (line, next) = match rest.find('\n') {
+            Some(i) => (&rest[..=i], &rest[i + 1..]),
+            None => (rest, ""),
+        };
+        if let ValueEnd::Line { comment, .. } = walk_value_line(line, &mut quote, &mut escaped) {
+            return comment.map(|c| c.trim_end().to_string());
+        }
+        if next.is_empty() {
+            return None;
+        }
+        rest = next;
+    }
+}
+
+/// Quotes a value for dotenvy: bare when it is plainly safe, single quotes when they
+/// suffice (no expansion, no escapes), double quotes with escapes otherwise.
+pub fn quote(value: &str) -> Zeroizing<String> {
+    let bare = |c: char| c.is_ascii_alphanumeric() || "_-./:@%+,=~^".contains(c);
+    if value.chars().all(bare) {
+        return Zeroizing::new(value.to_string());
+    }
+    if !value.contains(['\'', '\\']) {
+        return Zeroizing::new(format!("'{value}'"));
+    }
+    let mut out = Zeroizing::new(String::with_capacity(value.len() + 8));
+    out.push('"');
+    for c in value.chars() {
+        if matches!(c, '\\' | '"' | '$') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
 }
 
 /// Why a dotenv document was rejected. Displays name lines and keys, never values.
@@ -161,41 +371,62 @@ struct Span {
     range: std::ops::Range<usize>,
 }
 
+/// A line or definition found by the structural pass, as byte ranges of the text.
+enum Piece {
+    Text(std::ops::Range<usize>),
+    Marker(Scope, std::ops::Range<usize>),
+    Definition(Span),
+}
+
 /// Parses dotenv text into a [`Document`].
 pub fn parse(text: &str) -> Result<Document, ParseError> {
-    let spans = structure(text)?;
+    let pieces = structure(text)?;
+    let spans: Vec<&Span> = pieces
+        .iter()
+        .filter_map(|p| match p {
+            Piece::Definition(span) => Some(span),
+            _ => None,
+        })
+        .collect();
     let values = match values_of(text) {
         Ok(values) => values,
         Err(()) => return Err(locate_value_error(text, &spans)),
     };
-    if values.len() != spans.len() {
-        let line = spans
-            .iter()
-            .zip(values.iter())
-            .find(|(s, (k, _))| s.key != *k)
-            .map_or_else(|| spans.last().map_or(1, |s| s.line), |(s, _)| s.line);
+    let mismatch = spans
+        .iter()
+        .zip(values.iter())
+        .find(|(s, (k, _))| s.key != *k)
+        .map(|(s, _)| s.line)
+        .or_else(|| (values.len() != spans.len()).then(|| spans.last().map_or(1, |s| s.line)));
+    if let Some(line) = mismatch {
         return Err(ParseError::Malformed {
             line,
             reason: "this definition could not be parsed unambiguously; quote its value",
         });
     }
-    let mut entries = Vec::with_capacity(spans.len());
-    for (span, (key, value)) in spans.into_iter().zip(values) {
-        if span.key != key {
-            return Err(ParseError::Malformed {
-                line: span.line,
-                reason: "this definition could not be parsed unambiguously; quote its value",
-            });
-        }
-        entries.push(Entry {
-            key: span.key,
-            scope: span.scope,
-            line: span.line,
-            optional: span.optional,
-            value,
-        });
-    }
-    Ok(Document { entries })
+    let mut values = values.into_iter();
+    let items = pieces
+        .into_iter()
+        .map(|piece| match piece {
+            Piece::Text(range) => Item::Text(text[range].to_string()),
+            Piece::Marker(scope, range) => Item::Marker {
+                scope,
+                raw: text[range].to_string(),
+            },
+            Piece::Definition(span) => {
+                let (_, value) = values.next().expect("counts were checked above");
+                Item::Entry(Entry {
+                    raw: Zeroizing::new(text[span.range].to_string()),
+                    key: span.key,
+                    scope: span.scope,
+                    line: span.line,
+                    optional: span.optional,
+                    value,
+                })
+            }
+        })
+        .collect();
+    Ok(Document { items })
 }
 
 /// Runs `dotenvy` over the text. Its error text quotes the offending line, so it is
@@ -207,7 +438,7 @@ fn values_of(text: &str) -> Result<Vec<(String, Zeroizing<String>)>, ()> {
 }
 
 /// Finds which definition `dotenvy` rejected by parsing each one alone.
-fn locate_value_error(text: &str, spans: &[Span]) -> ParseError {
+fn locate_value_error(text: &str, spans: &[&Span]) -> ParseError {
     let line = spans
         .iter()
         .find(|s| values_of(&text[s.range.clone()]).is_err())
@@ -221,7 +452,12 @@ fn locate_value_error(text: &str, spans: &[Span]) -> ParseError {
 /// Where a quote-aware walk over a value ended.
 enum ValueEnd {
     /// The definition ends on this line; `optional` if its comment is `# optional`.
-    Line { optional: bool },
+    Line {
+        /// The comment is `# optional`.
+        optional: bool,
+        /// The comment's text after `#`, if there is a comment.
+        comment: Option<String>,
+    },
     /// A quote (or a trailing backslash) continues the value onto the next line.
     Continues,
 }
@@ -250,9 +486,10 @@ fn walk_value_line(line: &str, quote: &mut Quote, escaped: &mut bool) -> ValueEn
             (Quote::None, '\'') => *quote = Quote::Single,
             (Quote::Double, '"') | (Quote::Single, '\'') => *quote = Quote::None,
             (Quote::None, '#') if prev_space => {
-                let comment = line[i + 1..].trim();
+                let comment = &line[i + 1..];
                 return ValueEnd::Line {
-                    optional: comment.eq_ignore_ascii_case("optional"),
+                    optional: comment.trim().eq_ignore_ascii_case("optional"),
+                    comment: Some(comment.trim_end_matches(['\n', '\r']).to_string()),
                 };
             }
             _ => {}
@@ -263,7 +500,10 @@ fn walk_value_line(line: &str, quote: &mut Quote, escaped: &mut bool) -> ValueEn
     if *quote != Quote::None || *escaped {
         ValueEnd::Continues
     } else {
-        ValueEnd::Line { optional: false }
+        ValueEnd::Line {
+            optional: false,
+            comment: None,
+        }
     }
 }
 
@@ -304,8 +544,9 @@ fn split_key(line: &str) -> Result<(&str, usize), &'static str> {
 }
 
 /// First pass: markers, comments, and the line span and scope of every definition.
-fn structure(text: &str) -> Result<Vec<Span>, ParseError> {
-    let mut spans: Vec<Span> = Vec::new();
+fn structure(text: &str) -> Result<Vec<Piece>, ParseError> {
+    let mut pieces: Vec<Piece> = Vec::new();
+    let mut seen: Vec<(String, usize)> = Vec::new();
     let mut scope = Scope::Runtime;
     let mut lines = text.split_inclusive('\n').enumerate().peekable();
     let mut offset = 0;
@@ -321,6 +562,7 @@ fn structure(text: &str) -> Result<Vec<Span>, ParseError> {
         };
         let trimmed = line_text.trim();
         if trimmed.is_empty() {
+            pieces.push(Piece::Text(start..offset));
             continue;
         }
         if trimmed.starts_with('#') {
@@ -335,6 +577,9 @@ fn structure(text: &str) -> Result<Vec<Span>, ParseError> {
                         })
                     }
                 };
+                pieces.push(Piece::Marker(scope, start..offset));
+            } else {
+                pieces.push(Piece::Text(start..offset));
             }
             continue;
         }
@@ -359,25 +604,26 @@ fn structure(text: &str) -> Result<Vec<Span>, ParseError> {
                 }
             }
         }
-        let ValueEnd::Line { optional } = end else {
+        let ValueEnd::Line { optional, .. } = end else {
             unreachable!("the loop above runs until the value ends")
         };
-        if let Some(first) = spans.iter().find(|s| s.key == key) {
+        if let Some((_, first)) = seen.iter().find(|(k, _)| k == key) {
             return Err(ParseError::DuplicateKey {
                 key: key.to_string(),
-                first: first.line,
+                first: *first,
                 second: number,
             });
         }
-        spans.push(Span {
+        seen.push((key.to_string(), number));
+        pieces.push(Piece::Definition(Span {
             key: key.to_string(),
             scope,
             line: number,
             optional,
             range: start..offset,
-        });
+        }));
     }
-    Ok(spans)
+    Ok(pieces)
 }
 
 #[cfg(test)]
@@ -387,9 +633,8 @@ mod tests {
     fn values(text: &str) -> Vec<(String, Scope, String)> {
         parse(text)
             .unwrap()
-            .entries
-            .into_iter()
-            .map(|e| (e.key, e.scope, e.value.to_string()))
+            .entries()
+            .map(|e| (e.key.clone(), e.scope, e.value.to_string()))
             .collect()
     }
 
@@ -427,7 +672,7 @@ mod tests {
     #[test]
     fn optional_marks_are_read_from_the_comment() {
         let doc = parse("A= # optional\nB=x #Optional \nC='# optional'\nD=\n").unwrap();
-        let flags: Vec<bool> = doc.entries.iter().map(|e| e.optional).collect();
+        let flags: Vec<bool> = doc.entries().map(|e| e.optional).collect();
         assert_eq!(flags, vec![true, true, false, false]);
     }
 
@@ -458,5 +703,74 @@ mod tests {
     fn invalid_utf8_names_its_line() {
         let err = parse_bytes(b"A=1\nB=\xff\xfe\n").unwrap_err();
         assert_eq!(err, ParseError::NotUtf8 { line: 2 });
+    }
+
+    #[test]
+    fn render_reproduces_the_text() {
+        let text = "# head\n\nexport A='x' # note\n# [deploy]\nB=\"multi\nline\"\n  # tail\n";
+        assert_eq!(parse(text).unwrap().render().as_str(), text);
+    }
+
+    #[test]
+    fn set_keeps_place_scope_comments_and_export() {
+        let mut doc = parse("# head\nexport A=1 # why\nB=2\n# [deploy]\nD=3\n").unwrap();
+        assert_eq!(doc.set("A", "new value", None), Change::Changed);
+        assert_eq!(doc.set("B", "2", None), Change::Unchanged);
+        assert_eq!(doc.set("C", "c", None), Change::Added);
+        assert_eq!(doc.set("E", "e", Some(Scope::Deploy)), Change::Added);
+        assert_eq!(
+            doc.render().as_str(),
+            "# head\nexport A='new value' # why\nB=2\nC=c\n# [deploy]\nD=3\nE=e\n"
+        );
+        assert_eq!(doc.set("B", "2", Some(Scope::Deploy)), Change::Changed);
+        assert!(doc.remove("D"));
+        assert!(!doc.remove("D"));
+        assert_eq!(
+            doc.render().as_str(),
+            "# head\nexport A='new value' # why\nC=c\n# [deploy]\nE=e\nB=2\n"
+        );
+    }
+
+    #[test]
+    fn new_sections_are_created_where_they_belong() {
+        let mut doc = parse("").unwrap();
+        doc.set("D", "1", Some(Scope::Deploy));
+        doc.set("R", "2", None);
+        assert_eq!(doc.render().as_str(), "R=2\n# [deploy]\nD=1\n");
+        let mut doc = parse("# [runtime]\n# [deploy]\nD=1").unwrap();
+        doc.set("R", "2", None);
+        assert_eq!(doc.render().as_str(), "# [runtime]\nR=2\n# [deploy]\nD=1\n");
+    }
+
+    #[test]
+    fn any_value_survives_quoting() {
+        let values = [
+            "",
+            "plain",
+            "with space",
+            "it's",
+            "back\\slash",
+            "dollar $HOME ${X} $",
+            "quote \"x\"",
+            "both ' and \" and \\",
+            "multi\nline\nvalue",
+            "# not a comment",
+            "trailing space ",
+            "tab\there",
+            "unicode ✓ é",
+            "=eq=",
+            "'",
+            "\"",
+            "\\",
+            "$",
+            "a\\'b",
+        ];
+        for value in values {
+            let mut doc = parse("").unwrap();
+            doc.set("K", value, None);
+            let text = doc.render();
+            let back = parse(&text).unwrap_or_else(|e| panic!("{value:?}: {e}"));
+            assert_eq!(back.get("K").unwrap().value.as_str(), value, "{text:?}");
+        }
     }
 }
