@@ -8,7 +8,7 @@ use anyhow::{bail, Context};
 use super::{keygen, Global};
 use crate::exit::Exit;
 use crate::secrets::recipients::{self, RecipientKey};
-use crate::secrets::{crypto, identity, store, SecretsPaths, DEFAULT_FILE};
+use crate::secrets::{crypto, dotenv, identity, store, SecretsPaths, DEFAULT_FILE};
 
 /// Arguments of `init`.
 #[derive(Debug, clap::Args)]
@@ -22,19 +22,11 @@ pub struct InitArgs {
     pub force: bool,
 }
 
-/// The plaintext of a new secrets file: both sections, no variables.
+/// The plaintext of a new secrets file: both sections, no variables. Its comments are
+/// also the example file's, so they suit both.
 const TEMPLATE: &str = "\
-# Project secrets, encrypted with age. Change them with `envshim set NAME` or
-# `envshim edit`; .env.secrets.example shows every key (never a value).
-# [runtime]
-
-# [deploy]
-";
-
-/// The example file for [`TEMPLATE`].
-const EXAMPLE: &str = "\
-# The keys of the encrypted secrets file, rewritten by envshim on every change.
-# A key whose line ends in `# optional` may be left unset; every other key is required.
+# Managed by envshim: `envshim set NAME`, `envshim edit`. The example file lists
+# every key (never a value); a key whose line ends in `# optional` may be left unset.
 # [runtime]
 
 # [deploy]
@@ -110,7 +102,8 @@ pub fn run(global: &Global, args: InitArgs) -> anyhow::Result<Exit> {
         recipients::render(&keys).as_bytes(),
         0o644,
     )?;
-    store::write_atomic(&paths.example, EXAMPLE.as_bytes(), 0o644)?;
+    let example = dotenv::parse(TEMPLATE)?.example(None, &[]);
+    store::write_atomic(&paths.example, example.as_bytes(), 0o644)?;
     store::write_atomic(&paths.secrets, &ciphertext, 0o644)?;
     let gitignore = update_gitignore(&dir, &paths)?;
 

@@ -1,9 +1,15 @@
 //! The command line: the clap definition (also used for completions) and dispatch to one
 //! module per subcommand.
 
+mod doctor;
+mod edit;
 mod exec;
 mod init;
 mod keygen;
+mod list;
+mod recipients;
+mod transfer;
+mod values;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -73,6 +79,72 @@ Examples:
   envshim keygen -o -                print the identity to stdout")]
     Keygen(keygen::KeygenArgs),
 
+    /// Set a variable: from a masked prompt on a terminal, else from standard input.
+    #[command(after_help = "\
+Examples:
+  envshim set DATABASE_URL                         asks, input hidden
+  printf %s \"$TOKEN\" | envshim set API_TOKEN
+  envshim set CLOUDFLARE_API_TOKEN --deploy < token.txt   (also moves an existing key)")]
+    Set(values::SetArgs),
+
+    /// Print a variable's value.
+    #[command(after_help = "\
+Examples:
+  envshim get DATABASE_URL
+  psql \"$(envshim get DATABASE_URL)\"")]
+    Get(values::NameArgs),
+
+    /// List variables: name, scope, required/optional, set/missing. Never values.
+    #[command(after_help = "\
+Examples:
+  envshim list
+  envshim list --json | jq -r '.variables[] | select(.set == false) | .name'")]
+    List(list::ListArgs),
+
+    /// Remove a variable from the secrets and the example.
+    #[command(after_help = "\
+Examples:
+  envshim rm OLD_API_KEY")]
+    Rm(values::NameArgs),
+
+    /// Merge a plaintext dotenv file into the encrypted file.
+    #[command(after_help = "\
+Examples:
+  envshim import .env && rm .env
+  envshim import ci.env --deploy
+  envshim -f a.env.secrets export | envshim -f b.env.secrets import -")]
+    Import(transfer::ImportArgs),
+
+    /// Print the decrypted dotenv text (to stdout only; `import` reads it back).
+    #[command(after_help = "\
+Examples:
+  envshim export --scope runtime > /dev/null    check that it decrypts
+  envshim export | envshim -f staging.env.secrets import -")]
+    Export(transfer::ExportArgs),
+
+    /// Edit the decrypted file in $VISUAL or $EDITOR; validated and re-encrypted.
+    #[command(after_help = "\
+Examples:
+  envshim edit
+  EDITOR='code --wait' envshim edit")]
+    Edit(edit::EditArgs),
+
+    /// List, add or remove recipients; every change re-encrypts the file.
+    #[command(after_help = "\
+Examples:
+  envshim recipients list
+  envshim recipients add age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq
+  envshim recipients add \"$(cat alice_ed25519.pub)\"
+  envshim recipients rm age1…")]
+    Recipients(recipients::RecipientsArgs),
+
+    /// Check the set-up and explain how to fix what is wrong (exit 1 if anything is).
+    #[command(after_help = "\
+Examples:
+  envshim doctor
+  envshim doctor --fix      also rewrite an out-of-date example file")]
+    Doctor(doctor::DoctorArgs),
+
     /// Run a command with the secrets in its environment (replaces envshim: same PID,
     /// signals and exit status).
     #[command(after_help = "\
@@ -129,6 +201,15 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Init(args) => init::run(&global, args),
         Command::Keygen(args) => keygen::run(&global, args),
         Command::Exec(args) => exec::run(&global, args),
+        Command::Set(args) => values::set(&global, args),
+        Command::Get(args) => values::get(&global, args),
+        Command::List(args) => list::run(&global, args),
+        Command::Rm(args) => values::rm(&global, args),
+        Command::Import(args) => transfer::import(&global, args),
+        Command::Export(args) => transfer::export(&global, args),
+        Command::Edit(args) => edit::run(&global, args),
+        Command::Recipients(args) => recipients::run(&global, args),
+        Command::Doctor(args) => doctor::run(&global, args),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

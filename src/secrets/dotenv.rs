@@ -226,6 +226,57 @@ impl Document {
         }
     }
 
+    /// The example file for this document: the same comments, markers and keys, every
+    /// value empty. `# optional` marks come from this document and from `previous` (the
+    /// current example); keys only `previous` declares are kept unless listed in
+    /// `removed`. Comments that look like commented-out definitions are left out, since
+    /// they often hold old values.
+    pub fn example(&self, previous: Option<&Document>, removed: &[&str]) -> String {
+        let optional_before = |key: &str| {
+            previous
+                .and_then(|p| p.get(key))
+                .is_some_and(|e| e.optional)
+        };
+        let blank = |key: &str, scope: Scope, optional: bool| Entry {
+            key: key.to_string(),
+            scope,
+            line: 0,
+            optional,
+            value: Zeroizing::new(String::new()),
+            raw: Zeroizing::new(if optional {
+                format!("{key}= # optional\n")
+            } else {
+                format!("{key}=\n")
+            }),
+        };
+        let mut example = Document::default();
+        for item in &self.items {
+            match item {
+                Item::Text(text) => {
+                    let body = text.trim().trim_start_matches('#').trim_start();
+                    if split_key(body).is_err() {
+                        example.items.push(Item::Text(text.clone()));
+                    }
+                }
+                Item::Marker { scope, raw } => example.items.push(Item::Marker {
+                    scope: *scope,
+                    raw: raw.clone(),
+                }),
+                Item::Entry(e) => example.items.push(Item::Entry(blank(
+                    &e.key,
+                    e.scope,
+                    e.optional || optional_before(&e.key),
+                ))),
+            }
+        }
+        for declared in previous.iter().flat_map(|p| p.entries()) {
+            if self.get(&declared.key).is_none() && !removed.contains(&declared.key.as_str()) {
+                example.insert(blank(&declared.key, declared.scope, declared.optional));
+            }
+        }
+        example.render().to_string()
+    }
+
     fn position(&self, key: &str) -> Option<usize> {
         self.items
             .iter()
@@ -772,5 +823,20 @@ mod tests {
             let back = parse(&text).unwrap_or_else(|e| panic!("{value:?}: {e}"));
             assert_eq!(back.get("K").unwrap().value.as_str(), value, "{text:?}");
         }
+    }
+
+    #[test]
+    fn example_keeps_structure_and_marks_but_no_values() {
+        let secrets = parse(
+            "# team keys\n# OLD_KEY=sk-old-value\nA=secret-a\nB=secret-b # optional\n# [deploy]\nD=secret-d\n",
+        )
+        .unwrap();
+        let previous = parse("A= # optional\nGONE=\nDECLARED=\n# [deploy]\nLATER=\n").unwrap();
+        let example = secrets.example(Some(&previous), &["GONE"]);
+        assert_eq!(
+            example,
+            "# team keys\nA= # optional\nB= # optional\nDECLARED=\n# [deploy]\nD=\nLATER=\n"
+        );
+        assert!(!example.contains("secret") && !example.contains("sk-old"));
     }
 }

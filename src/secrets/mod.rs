@@ -190,3 +190,141 @@ pub fn load_example(paths: &SecretsPaths) -> anyhow::Result<Option<Document>> {
         .map(Some)
         .with_context(|| paths.example.display().to_string())
 }
+
+/// A secrets file opened for changing: locked against other writers, decrypted, parsed.
+/// Nothing reaches the disk until [`Update::save`], which writes atomically.
+pub struct Update {
+    /// The files.
+    pub paths: SecretsPaths,
+    /// The decrypted document; change it through [`Update::set`] and [`Update::remove`].
+    pub doc: Document,
+    example: Option<Document>,
+    original: zeroize::Zeroizing<String>,
+    changed: Vec<String>,
+    removed: Vec<String>,
+    _lock: store::Lock,
+}
+
+impl Update {
+    /// Locks, decrypts and parses the secrets file and its example.
+    pub fn open(paths: SecretsPaths, ids: &Identities) -> anyhow::Result<Self> {
+        let lock = store::lock(&paths.secrets)?;
+        let doc = load(&paths, ids)?;
+        let example = load_example(&paths).map_err(|e| {
+            anyhow!(
+                "{e:#}; fix {} or delete it (envshim writes it anew)",
+                paths.example.display()
+            )
+        })?;
+        Ok(Update {
+            original: doc.render(),
+            paths,
+            doc,
+            example,
+            changed: Vec::new(),
+            removed: Vec::new(),
+            _lock: lock,
+        })
+    }
+
+    /// Sets a key (see [`Document::set`]).
+    pub fn set(&mut self, key: &str, value: &str, scope: Option<dotenv::Scope>) -> dotenv::Change {
+        let change = self.doc.set(key, value, scope);
+        if change != dotenv::Change::Unchanged {
+            self.changed.push(key.to_string());
+        }
+        change
+    }
+
+    /// Removes a key from the secrets and from the example; false if it was in neither.
+    pub fn remove(&mut self, key: &str) -> bool {
+        let in_example = self.example.as_ref().is_some_and(|e| e.get(key).is_some());
+        let removed = self.doc.remove(key) || in_example;
+        if removed {
+            self.removed.push(key.to_string());
+        }
+        removed
+    }
+
+    /// Replaces the whole document (for `edit`).
+    pub fn replace(&mut self, doc: Document) {
+        self.doc = doc;
+    }
+
+    /// Writes the secrets (re-encrypted to the recipients file) and the example, each
+    /// only if it changed. Returns whether the secrets file was rewritten.
+    pub fn save(self) -> anyhow::Result<bool> {
+        self.save_to(None)
+    }
+
+    /// Like [`Update::save`], but always re-encrypts, to `recipients` when given, and
+    /// writes that list to the recipients file after the secrets.
+    pub fn save_to(self, recipients: Option<&[recipients::RecipientKey]>) -> anyhow::Result<bool> {
+        let text = self.doc.render();
+        let reread = dotenv::parse(&text).context("the changed secrets do not parse")?;
+        for key in &self.changed {
+            let before = self.doc.get(key).map(|e| e.value.as_str());
+            let after = reread.get(key).map(|e| e.value.as_str());
+            if before != after {
+                anyhow::bail!(
+                    "the value of {key} cannot be written so that it reads back the same"
+                );
+            }
+        }
+        let removed: Vec<&str> = self.removed.iter().map(String::as_str).collect();
+        let example = reread.example(self.example.as_ref(), &removed);
+        let secrets_changed = text != self.original || recipients.is_some();
+        if secrets_changed {
+            let from_file;
+            let keys = match recipients {
+                Some(keys) => keys,
+                None => {
+                    from_file = recipients::read(&self.paths.recipients)?;
+                    &from_file
+                }
+            };
+            let age_keys: Vec<_> = keys.iter().map(recipients::RecipientKey::to_age).collect();
+            let ciphertext = crypto::encrypt(text.as_bytes(), &age_keys)?;
+            store::write_atomic(&self.paths.secrets, &ciphertext, 0o644)?;
+            if let Some(keys) = recipients {
+                let lines = recipients_file_lines(&self.paths, keys);
+                store::write_atomic(&self.paths.recipients, lines.as_bytes(), 0o644)?;
+            }
+        }
+        let current_example = std::fs::read(&self.paths.example).unwrap_or_default();
+        if current_example != example.as_bytes() {
+            store::write_atomic(&self.paths.example, example.as_bytes(), 0o644)?;
+        }
+        Ok(secrets_changed)
+    }
+}
+
+/// The recipients file rewritten to hold exactly `keys`: comments and the order of the
+/// keys that stay are kept, new keys are appended.
+fn recipients_file_lines(paths: &SecretsPaths, keys: &[recipients::RecipientKey]) -> String {
+    let current = std::fs::read_to_string(&paths.recipients).unwrap_or_default();
+    let wanted: Vec<String> = keys.iter().map(|k| k.canonical()).collect();
+    let mut out = String::new();
+    let mut kept = Vec::new();
+    for line in current.lines() {
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        let canonical = recipients::canonical(trimmed);
+        if wanted.contains(&canonical) && !kept.contains(&canonical) {
+            out.push_str(line);
+            out.push('\n');
+            kept.push(canonical);
+        }
+    }
+    for key in keys {
+        if !kept.contains(&key.canonical()) {
+            out.push_str(&key.text);
+            out.push('\n');
+        }
+    }
+    out
+}

@@ -51,3 +51,50 @@ fn sync_dir(dir: &Path) {
     #[cfg(not(unix))]
     let _ = dir;
 }
+
+/// An exclusive lock serializing writers of the secrets files in one directory; released
+/// when dropped (or when the process dies, so a killed writer never blocks others).
+pub struct Lock {
+    _file: std::fs::File,
+}
+
+/// Takes the writers' lock for `path`'s directory, waiting for another writer if needed.
+pub fn lock(path: &Path) -> anyhow::Result<Lock> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let file = lock_file(dir)?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            eprintln!(
+                "envshim: waiting for another envshim that is changing {}…",
+                path.display()
+            );
+            file.lock()
+                .with_context(|| format!("cannot lock {}", dir.display()))?;
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(e).with_context(|| format!("cannot lock {}", dir.display()))
+        }
+    }
+    Ok(Lock { _file: file })
+}
+
+/// On Unix the directory itself is locked, which leaves no lock file behind.
+#[cfg(unix)]
+fn lock_file(dir: &Path) -> anyhow::Result<std::fs::File> {
+    std::fs::File::open(dir).with_context(|| format!("cannot open {}", dir.display()))
+}
+
+#[cfg(not(unix))]
+fn lock_file(dir: &Path) -> anyhow::Result<std::fs::File> {
+    let path = dir.join(".envshim.lock");
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))
+}
