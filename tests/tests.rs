@@ -6,4 +6,5 @@ mod exec;
 mod identity;
 mod init_keygen;
 mod interop;
+mod manage;
 mod util;

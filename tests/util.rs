@@ -315,3 +315,50 @@ pub fn on_terminal(cmd: &mut Command, answers: &[(&str, &str)]) -> Run {
         .expect("python3")
         .into()
 }
+
+impl Project {
+    /// A project set up with `envshim init`.
+    pub fn initialized() -> Self {
+        let p = Project::new();
+        p.run(["-q", "init"]).ok();
+        p
+    }
+
+    /// Runs envshim with `args`, feeding `input` on standard input.
+    pub fn run_with_input<I, S>(&self, args: I, input: &[u8]) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        use std::io::Write;
+        let mut child = self
+            .envshim()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run envshim");
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        child.wait_with_output().unwrap().into()
+    }
+
+    /// `envshim set NAME` with the value on standard input (plus `extra` arguments).
+    pub fn set(&self, name: &str, value: &str, extra: &[&str]) -> Run {
+        let mut args = vec!["set", name];
+        args.extend_from_slice(extra);
+        self.run_with_input(args, value.as_bytes())
+    }
+
+    /// The decrypted secrets, by the real `age` CLI.
+    pub fn plaintext(&self) -> String {
+        age_decrypt(&self.default_identity_path(), &self.path(".env.secrets"))
+            .ok()
+            .stdout
+    }
+
+    /// A file's text.
+    pub fn read(&self, rel: &str) -> String {
+        fs::read_to_string(self.path(rel)).unwrap()
+    }
+}

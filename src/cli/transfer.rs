@@ -15,7 +15,8 @@ use crate::secrets::{self, SecretsPaths, Update};
 #[derive(Debug, clap::Args)]
 pub struct ImportArgs {
     /// The plaintext dotenv file (`-` for standard input).
-    pub file: PathBuf,
+    #[arg(value_name = "FILE")]
+    pub source: PathBuf,
 
     /// Put every imported variable in the deploy section.
     #[arg(long, conflicts_with = "runtime")]
@@ -47,7 +48,7 @@ pub struct ExportArgs {
 
 /// Runs `import`.
 pub fn import(global: &Global, args: ImportArgs) -> anyhow::Result<Exit> {
-    let from_stdin = args.file.as_os_str() == "-";
+    let from_stdin = args.source.as_os_str() == "-";
     let bytes = if from_stdin {
         let mut bytes = Zeroizing::new(Vec::new());
         std::io::stdin()
@@ -56,12 +57,15 @@ pub fn import(global: &Global, args: ImportArgs) -> anyhow::Result<Exit> {
             .context("cannot read standard input")?;
         bytes
     } else {
-        Zeroizing::new(secrets::read_file(&args.file, "the dotenv file to import")?)
+        Zeroizing::new(secrets::read_file(
+            &args.source,
+            "the dotenv file to import",
+        )?)
     };
     let name = if from_stdin {
         "standard input".to_string()
     } else {
-        args.file.display().to_string()
+        args.source.display().to_string()
     };
     if secrets::crypto::looks_encrypted(&bytes) {
         anyhow::bail!("{name} is already age-encrypted; import reads plaintext dotenv");
