@@ -2,9 +2,13 @@
 
 mod bad_input;
 mod cli;
+mod doctor;
+mod edit;
 mod exec;
+mod faults;
 mod identity;
 mod init_keygen;
 mod interop;
 mod manage;
+mod recipients;
 mod util;

@@ -123,6 +123,19 @@ impl Project {
     /// An envshim command with a clean environment (no identity variables, this HOME).
     pub fn envshim(&self) -> Command {
         let mut cmd = Command::new(BIN);
+        self.configure(&mut cmd);
+        cmd
+    }
+
+    /// `sh -c SCRIPT` with envshim's test environment; the script sees the binary as `$0`.
+    pub fn shell(&self, script: &str) -> Command {
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c").arg(script).arg(BIN);
+        self.configure(&mut cmd);
+        cmd
+    }
+
+    fn configure(&self, cmd: &mut Command) {
         cmd.current_dir(&self.root)
             .env("HOME", &self.home)
             .env_remove("XDG_CONFIG_HOME")
@@ -132,7 +145,6 @@ impl Project {
             .env_remove("NO_COLOR")
             .env("PINENTRY_PROGRAM", "/nonexistent/pinentry")
             .stdin(Stdio::null());
-        cmd
     }
 
     /// Runs envshim with `args` and returns the result.

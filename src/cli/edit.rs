@@ -61,8 +61,11 @@ fn scratch_base() -> PathBuf {
 }
 
 fn create_scratch(name: &str, contents: &[u8]) -> anyhow::Result<Scratch> {
-    let dir = tempfile::Builder::new()
-        .prefix("envshim-edit-")
+    let mut builder = tempfile::Builder::new();
+    builder.prefix("envshim-edit-");
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700));
+    let dir = builder
         .tempdir_in(scratch_base())
         .context("cannot create a private temporary directory")?;
     let file = dir.path().join(name);
@@ -95,7 +98,7 @@ fn run_editor(editor: &str, file: &Path) -> anyhow::Result<()> {
     #[cfg(unix)]
     let status = Command::new("sh")
         .arg("-c")
-        .arg(format!("{editor} \"$1\""))
+        .arg(format!("exec {editor} \"$1\""))
         .arg("envshim-edit")
         .arg(file)
         .status();

@@ -52,6 +52,22 @@ fn sync_dir(dir: &Path) {
     let _ = dir;
 }
 
+/// Removes temporary files that killed writers left in `dir`. Call only while holding
+/// the [`Lock`]: then no other writer can be using them. They hold ciphertext, never
+/// plaintext, but they are litter a user could commit.
+pub fn remove_stale_temporaries(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(".envshim-") && name.ends_with(".tmp") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// An exclusive lock serializing writers of the secrets files in one directory; released
 /// when dropped (or when the process dies, so a killed writer never blocks others).
 pub struct Lock {
