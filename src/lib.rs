@@ -10,4 +10,6 @@ pub mod cli;
 pub mod exec;
 pub mod exit;
 pub mod prompt;
+pub mod report;
+pub mod scan;
 pub mod secrets;

@@ -8,6 +8,7 @@ mod init;
 mod keygen;
 mod list;
 mod recipients;
+mod scan;
 mod transfer;
 mod values;
 
@@ -138,6 +139,19 @@ Examples:
   envshim recipients rm age1…")]
     Recipients(recipients::RecipientsArgs),
 
+    /// Scan files for plaintext secrets (exit 1 when any is found).
+    #[command(after_help = "\
+Examples:
+  envshim scan                               the working tree
+  envshim scan src config --format json
+  envshim scan --format sarif > envshim.sarif
+  envshim scan --update-baseline             accept what is there now
+  envshim scan --baseline .envshim-baseline.json
+
+Suppress a finding that is not a secret with `envshim:allow` on its line or the line
+before; allowlist paths and add rules in envshim.toml ([scan] section).")]
+    Scan(scan::ScanArgs),
+
     /// Check the set-up and explain how to fix what is wrong (exit 1 if anything is).
     #[command(after_help = "\
 Examples:
@@ -192,10 +206,20 @@ where
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
+    let color = match cli.color {
+        clap::ColorChoice::Always => true,
+        clap::ColorChoice::Never => false,
+        clap::ColorChoice::Auto => {
+            use std::io::IsTerminal;
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stdout().is_terminal()
+        }
+    };
     let global = Global {
         file: cli.file,
         identity: cli.identity,
         quiet: cli.quiet,
+        color,
     };
     match cli.command {
         Command::Init(args) => init::run(&global, args),
@@ -210,6 +234,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Edit(args) => edit::run(&global, args),
         Command::Recipients(args) => recipients::run(&global, args),
         Command::Doctor(args) => doctor::run(&global, args),
+        Command::Scan(args) => scan::run(&global, args),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
@@ -234,6 +259,8 @@ pub struct Global {
     pub identity: Vec<PathBuf>,
     /// `--quiet`.
     pub quiet: bool,
+    /// Whether to colour output (from `--color` and `NO_COLOR`).
+    pub color: bool,
 }
 
 impl Global {

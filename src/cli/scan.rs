@@ -1,0 +1,179 @@
+//! `envshim scan`: look for plaintext secrets in the working tree.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::bail;
+
+use super::Global;
+use crate::exit::Exit;
+use crate::report::{self, Format};
+use crate::scan::allow::{Baseline, PathAllowlist};
+use crate::scan::config::Config;
+use crate::scan::engine::{KnownValues, Matcher};
+use crate::scan::rules::RuleSet;
+use crate::scan::{known, Outcome, Scan};
+use crate::secrets::{self, identity, SecretsPaths};
+
+/// The default baseline file name.
+pub const DEFAULT_BASELINE: &str = ".envshim-baseline.json";
+
+/// Arguments of `scan`.
+#[derive(Debug, clap::Args)]
+pub struct ScanArgs {
+    /// Files or directories to scan [default: .]
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Suppress findings whose fingerprints this baseline lists.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// Write every current finding into the baseline (default .envshim-baseline.json)
+    /// and exit 0.
+    #[arg(long)]
+    pub update_baseline: bool,
+
+    /// Scanner configuration [default: nearest envshim.toml up to the repository root]
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Do not search for the decrypted values of the secrets file.
+    #[arg(long)]
+    pub no_known: bool,
+
+    /// Worker threads [default: one per core]
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+}
+
+/// Loads the decrypted values for `known-secret`, if the secrets file and an identity
+/// are there. Failing that is not an error: the rules still run.
+fn known_values(global: &Global) -> Option<KnownValues> {
+    let paths = SecretsPaths::discover(global.file.as_deref()).ok()?;
+    if !paths.secrets.exists() {
+        return None;
+    }
+    let recipients = secrets::recipient_keys(&paths);
+    let ids = match identity::find(&global.identity, recipients.as_deref()) {
+        Ok(Some(ids)) => ids,
+        _ => {
+            global.info(
+                "envshim: note: no identity, so the secrets' own values are not searched for",
+            );
+            return None;
+        }
+    };
+    match secrets::load(&paths, &ids) {
+        Ok(doc) => known::from_document(&doc).ok().flatten(),
+        Err(e) => {
+            global.info(format_args!(
+                "envshim: note: the secrets' own values are not searched for: {e:#}"
+            ));
+            None
+        }
+    }
+}
+
+/// Runs `scan`.
+pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Exit> {
+    let (config, _) = Config::load(args.config.as_deref())?;
+    let rules = RuleSet::load(config.scan.rule.clone(), &config.scan.disable)?;
+    let allow_secrets = config.secret_allowlist()?;
+    let allow_paths = PathAllowlist::new(&config.scan.allowlist.paths)?;
+    let roots = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    for root in &roots {
+        if std::fs::symlink_metadata(root).is_err() {
+            bail!("{} does not exist", root.display());
+        }
+    }
+    let baseline = match &args.baseline {
+        Some(path) if !args.update_baseline => Some(Baseline::read(path)?),
+        _ => None,
+    };
+    let known = if args.no_known {
+        None
+    } else {
+        known_values(global)
+    };
+    let scan = Scan {
+        matcher: Matcher {
+            rules: &rules,
+            known: known.as_ref(),
+            allow_secrets: &allow_secrets,
+        },
+        max_file_size: config.max_file_size(),
+        allow: &allow_paths,
+        threads: args.threads,
+    };
+    let mut outcome = scan.walk(&roots);
+    drop(known);
+
+    if args.update_baseline {
+        let path = args
+            .baseline
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_BASELINE));
+        Baseline::from_findings(&outcome.findings).write(&path)?;
+        global.info(format_args!(
+            "wrote {} fingerprint{} to {}",
+            outcome.findings.len(),
+            if outcome.findings.len() == 1 { "" } else { "s" },
+            path.display()
+        ));
+        return Ok(Exit::Success);
+    }
+    if let Some(baseline) = &baseline {
+        let accepted = baseline.fingerprints();
+        let before = outcome.findings.len();
+        outcome
+            .findings
+            .retain(|f| !accepted.contains(f.fingerprint.as_str()));
+        outcome.summary.suppressed += (before - outcome.findings.len()) as u64;
+    }
+    report_outcome(global, args.format, &outcome)?;
+    Ok(if outcome.findings.is_empty() {
+        Exit::Success
+    } else {
+        Exit::Problems
+    })
+}
+
+/// Prints findings to stdout and the summary to stderr.
+pub fn report_outcome(global: &Global, format: Format, outcome: &Outcome) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    report::reporter(format, global.color).write(outcome, &mut stdout)?;
+    stdout.flush()?;
+    let s = &outcome.summary;
+    let mut line = format!(
+        "envshim: {} finding{} in {} file{} ({:.1} MB) in {} ms",
+        outcome.findings.len(),
+        if outcome.findings.len() == 1 { "" } else { "s" },
+        s.files,
+        if s.files == 1 { "" } else { "s" },
+        s.bytes as f64 / 1e6,
+        s.elapsed_ms
+    );
+    if s.skipped > 0 {
+        line.push_str(&format!(
+            "; {} skipped ({} over the size limit, the rest binary)",
+            s.skipped, outcome.skipped_large
+        ));
+    }
+    if s.suppressed > 0 {
+        line.push_str(&format!("; {} suppressed", s.suppressed));
+    }
+    if outcome.errors > 0 {
+        line.push_str(&format!("; {} unreadable", outcome.errors));
+    }
+    global.info(line);
+    Ok(())
+}

@@ -1,0 +1,39 @@
+//! Scan output formats behind one trait: the scanner never knows how it is printed.
+
+mod github;
+mod json;
+mod sarif;
+mod text;
+
+use std::io::{self, Write};
+
+use crate::scan::Outcome;
+
+/// An output format.
+pub trait Report {
+    /// Writes the findings of `outcome` to `out`.
+    fn write(&self, outcome: &Outcome, out: &mut dyn Write) -> io::Result<()>;
+}
+
+/// The formats `--format` accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// For people: `path:line:col`, rule, redacted match, and how to fix.
+    Text,
+    /// The JSON document of DESIGN §4.
+    Json,
+    /// SARIF 2.1.0, for GitHub code scanning.
+    Sarif,
+    /// GitHub Actions workflow annotations.
+    Github,
+}
+
+/// The reporter for a format.
+pub fn reporter(format: Format, color: bool) -> Box<dyn Report> {
+    match format {
+        Format::Text => Box::new(text::Text { color }),
+        Format::Json => Box::new(json::Json),
+        Format::Sarif => Box::new(sarif::Sarif),
+        Format::Github => Box::new(github::Github),
+    }
+}

@@ -1,0 +1,179 @@
+//! The matcher: one keyword pass over a buffer, then each rule's regex only on the lines
+//! where its keywords occur; plus known values, file-level rules and inline allows.
+
+use aho_corasick::AhoCorasick;
+use memchr::{memchr, memrchr};
+
+use super::rules::{entropy, is_placeholder, RuleSet};
+use super::{Finding, Stats};
+
+/// The marker that suppresses a finding on its line or the line after.
+pub const ALLOW_MARK: &[u8] = b"envshim:allow";
+
+/// Decrypted values to look for, with the automaton that finds them.
+pub struct KnownValues {
+    /// For each pattern, the variable it comes from.
+    pub names: Vec<String>,
+    /// Case-sensitive automaton over the values and their encodings.
+    pub automaton: AhoCorasick,
+}
+
+/// A candidate match before suppression.
+struct Hit {
+    rule: String,
+    description: String,
+    start: usize,
+    secret: String,
+}
+
+/// Everything that decides what is reported in one buffer.
+pub struct Matcher<'a> {
+    /// The rules.
+    pub rules: &'a RuleSet,
+    /// Known secret values, if an identity was available.
+    pub known: Option<&'a KnownValues>,
+    /// Extra allowlist on secret values (config).
+    pub allow_secrets: &'a [regex::Regex],
+}
+
+impl Matcher<'_> {
+    /// Scans one buffer that belongs to `path` ('/'-separated, as reported). Findings are
+    /// appended to `out`; suppressions are counted in `stats`.
+    pub fn scan(&self, path: &str, bytes: &[u8], stats: &Stats, out: &mut Vec<Finding>) {
+        let mut hits = Vec::new();
+        self.rule_hits(path, bytes, &mut hits);
+        self.known_hits(bytes, &mut hits);
+        hits.sort_by_key(|h| h.start);
+        hits.dedup_by(|a, b| a.start == b.start && a.rule == b.rule);
+        for hit in hits {
+            if self.allow_secrets.iter().any(|r| r.is_match(&hit.secret)) {
+                stats
+                    .suppressed
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                continue;
+            }
+            let position = Position::of(bytes, hit.start);
+            if position.allowed_inline(bytes) {
+                stats
+                    .suppressed
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                continue;
+            }
+            out.push(Finding::new(
+                &hit.rule,
+                &hit.description,
+                path,
+                position.line,
+                position.column,
+                &hit.secret,
+            ));
+        }
+    }
+
+    fn rule_hits(&self, path: &str, bytes: &[u8], hits: &mut Vec<Hit>) {
+        let set = self.rules;
+        // (rule, window start, window end) for every keyword hit of an applicable rule.
+        let mut windows: Vec<(usize, usize, usize)> = Vec::new();
+        let mut applies: Vec<Option<bool>> = vec![None; set.rules.len()];
+        for m in set.keywords.find_overlapping_iter(bytes) {
+            for &rule_index in &set.keyword_rules[m.pattern().as_usize()] {
+                let rule = &set.rules[rule_index];
+                let ok = *applies[rule_index].get_or_insert_with(|| rule.applies_to(path));
+                if !ok {
+                    continue;
+                }
+                let start = memrchr(b'\n', &bytes[..m.start()]).map_or(0, |i| i + 1);
+                let line_end =
+                    memchr(b'\n', &bytes[m.end()..]).map_or(bytes.len(), |i| m.end() + i);
+                let end = (line_end + rule.window()).min(bytes.len());
+                windows.push((rule_index, start, end));
+            }
+        }
+        windows.sort_unstable();
+        let mut merged: Vec<(usize, usize, usize)> = Vec::with_capacity(windows.len());
+        for (rule, start, end) in windows {
+            match merged.last_mut() {
+                Some(last) if last.0 == rule && start <= last.2 => last.2 = last.2.max(end),
+                _ => merged.push((rule, start, end)),
+            }
+        }
+        for (rule_index, start, end) in merged {
+            let rule = &set.rules[rule_index];
+            for caps in rule.regex.captures_iter(&bytes[start..end]) {
+                let Some(secret) = caps.get(rule.secret_group) else {
+                    continue;
+                };
+                let text = String::from_utf8_lossy(secret.as_bytes());
+                if rule
+                    .spec
+                    .entropy
+                    .is_some_and(|floor| entropy(&text) < floor)
+                {
+                    continue;
+                }
+                if is_placeholder(&text) {
+                    continue;
+                }
+                hits.push(Hit {
+                    rule: rule.spec.id.clone(),
+                    description: rule.spec.description.clone(),
+                    start: start + secret.start(),
+                    secret: text.into_owned(),
+                });
+            }
+        }
+    }
+
+    fn known_hits(&self, bytes: &[u8], hits: &mut Vec<Hit>) {
+        let Some(known) = self.known else {
+            return;
+        };
+        for m in known.automaton.find_iter(bytes) {
+            let name = &known.names[m.pattern().as_usize()];
+            hits.push(Hit {
+                rule: "known-secret".to_string(),
+                description: format!("The value of {name} from the encrypted secrets file"),
+                start: m.start(),
+                secret: String::from_utf8_lossy(&bytes[m.start()..m.end()]).into_owned(),
+            });
+        }
+    }
+}
+
+/// A 1-based line and column (in characters) of a byte offset.
+pub struct Position {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, counted in Unicode scalar values.
+    pub column: usize,
+    line_start: usize,
+}
+
+impl Position {
+    /// The position of `offset` in `bytes`.
+    pub fn of(bytes: &[u8], offset: usize) -> Position {
+        let before = &bytes[..offset];
+        let line = 1 + memchr::memchr_iter(b'\n', before).count();
+        let line_start = memrchr(b'\n', before).map_or(0, |i| i + 1);
+        let column = 1 + String::from_utf8_lossy(&bytes[line_start..offset])
+            .chars()
+            .count();
+        Position {
+            line,
+            column,
+            line_start,
+        }
+    }
+
+    /// True when this line or the one before carries `envshim:allow`.
+    fn allowed_inline(&self, bytes: &[u8]) -> bool {
+        let line_end =
+            memchr(b'\n', &bytes[self.line_start..]).map_or(bytes.len(), |i| self.line_start + i);
+        let previous_start = if self.line_start == 0 {
+            0
+        } else {
+            memrchr(b'\n', &bytes[..self.line_start - 1]).map_or(0, |i| i + 1)
+        };
+        memchr::memmem::find(&bytes[previous_start..line_end], ALLOW_MARK).is_some()
+    }
+}

@@ -1,0 +1,55 @@
+//! Known values: the decrypted secrets themselves, and their base64 and URL-encoded
+//! forms, so that even a password no regex could recognise is caught (`known-secret`).
+
+use aho_corasick::{AhoCorasickBuilder, MatchKind};
+use base64::Engine;
+
+use super::engine::KnownValues;
+use crate::secrets::dotenv::Document;
+
+/// Values shorter than this are too common to search for.
+pub const MIN_LEN: usize = 8;
+
+/// Builds the automaton for the values in `doc`; None when there are none to search.
+pub fn from_document(doc: &Document) -> anyhow::Result<Option<KnownValues>> {
+    let mut patterns: Vec<String> = Vec::new();
+    let mut names = Vec::new();
+    for entry in doc.entries() {
+        let value = entry.value.as_str();
+        if value.chars().count() < MIN_LEN {
+            continue;
+        }
+        let forms = [
+            value.to_string(),
+            base64::engine::general_purpose::STANDARD.encode(value),
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value),
+            percent_encode(value),
+        ];
+        for form in forms {
+            if !patterns.contains(&form) {
+                patterns.push(form);
+                names.push(entry.key.clone());
+            }
+        }
+    }
+    if patterns.is_empty() {
+        return Ok(None);
+    }
+    let automaton = AhoCorasickBuilder::new()
+        .match_kind(MatchKind::LeftmostLongest)
+        .build(&patterns)?;
+    Ok(Some(KnownValues { names, automaton }))
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+fn percent_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() * 3);
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

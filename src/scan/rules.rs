@@ -1,0 +1,367 @@
+//! Detection rules as data: the built-in set embedded from `rules.toml`, plus rules from
+//! `envshim.toml`, compiled into regexes and one keyword prefilter.
+
+use std::collections::HashSet;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use anyhow::{anyhow, bail, Context};
+use regex::bytes::{Regex, RegexBuilder};
+use serde::Deserialize;
+
+/// The built-in rules, embedded at build time.
+pub const BUILTIN: &str = include_str!("rules.toml");
+
+/// How much text after a keyword a multi-line rule may match (private key blocks).
+const MULTILINE_WINDOW: usize = 16 * 1024;
+
+/// A rule as written in TOML.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    /// Unique id, e.g. `github-pat-classic`.
+    pub id: String,
+    /// What it finds, for people.
+    pub description: String,
+    /// Group for reporting (cloud, ai, generic, …).
+    #[serde(default = "default_family")]
+    pub family: String,
+    /// Lowercase literals; one of them occurs in every match (the prefilter).
+    pub keywords: Vec<String>,
+    /// The pattern; its `secret` group is the secret.
+    pub regex: String,
+    /// Minimum Shannon entropy (bits per character) of the secret.
+    #[serde(default)]
+    pub entropy: Option<f64>,
+    /// Only files whose path matches this regex.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// Never files whose path matches this regex.
+    #[serde(default)]
+    pub path_exclude: Option<String>,
+    /// Lines the rule must find (checked by the test suite).
+    #[serde(default)]
+    pub positive: Vec<String>,
+    /// Lines the rule must not find (checked by the test suite).
+    #[serde(default)]
+    pub negative: Vec<String>,
+}
+
+fn default_family() -> String {
+    "custom".to_string()
+}
+
+/// A rules file: `[[rule]]` tables.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleFile {
+    /// The rules.
+    #[serde(default)]
+    pub rule: Vec<RuleSpec>,
+}
+
+/// A compiled rule.
+#[derive(Debug)]
+pub struct Rule {
+    /// The source.
+    pub spec: RuleSpec,
+    /// The compiled pattern.
+    pub regex: Regex,
+    /// Index of the `secret` group.
+    pub secret_group: usize,
+    /// Whether matches may span lines.
+    pub multiline: bool,
+    /// Path filter.
+    pub path: Option<Regex>,
+    /// Path exclusion.
+    pub path_exclude: Option<Regex>,
+}
+
+impl Rule {
+    /// Compiles a rule; errors name it.
+    pub fn compile(spec: RuleSpec) -> anyhow::Result<Rule> {
+        let id = spec.id.clone();
+        let context = || format!("rule `{id}`");
+        if spec.keywords.is_empty() || spec.keywords.iter().any(|k| k.is_empty()) {
+            return Err(anyhow!("needs at least one non-empty keyword")).with_context(context);
+        }
+        let regex = RegexBuilder::new(&spec.regex)
+            .size_limit(16 << 20)
+            .build()
+            .map_err(|e| anyhow!("invalid regex: {e}"))
+            .with_context(context)?;
+        let secret_group = regex
+            .capture_names()
+            .position(|n| n == Some("secret"))
+            .unwrap_or(0);
+        // Matches stay within the line of their keyword unless the rule is about blocks
+        // that span lines (private keys) or says so with `\n` or `(?s)`.
+        let multiline = spec.family == "private-keys"
+            || spec.regex.contains("\\n")
+            || spec.regex.contains("(?s");
+        let compile_path = |p: &Option<String>| -> anyhow::Result<Option<Regex>> {
+            p.as_deref()
+                .map(|p| Regex::new(p).map_err(|e| anyhow!("invalid path regex: {e}")))
+                .transpose()
+                .with_context(context)
+        };
+        Ok(Rule {
+            path: compile_path(&spec.path)?,
+            path_exclude: compile_path(&spec.path_exclude)?,
+            regex,
+            secret_group,
+            multiline,
+            spec,
+        })
+    }
+
+    /// Whether the rule applies to a file at `path` ('/'-separated).
+    pub fn applies_to(&self, path: &str) -> bool {
+        self.path
+            .as_ref()
+            .is_none_or(|r| r.is_match(path.as_bytes()))
+            && !self
+                .path_exclude
+                .as_ref()
+                .is_some_and(|r| r.is_match(path.as_bytes()))
+    }
+
+    /// How far past a keyword hit a match may extend.
+    pub fn window(&self) -> usize {
+        if self.multiline {
+            MULTILINE_WINDOW
+        } else {
+            0
+        }
+    }
+}
+
+/// All rules, with the keyword automaton that selects which to run.
+#[derive(Debug)]
+pub struct RuleSet {
+    /// The rules.
+    pub rules: Vec<Rule>,
+    /// Case-insensitive automaton over every keyword.
+    pub keywords: AhoCorasick,
+    /// For each keyword pattern, the rules it belongs to.
+    pub keyword_rules: Vec<Vec<usize>>,
+}
+
+impl RuleSet {
+    /// The built-in rules plus `extra`, minus the ids in `disabled`.
+    pub fn load(extra: Vec<RuleSpec>, disabled: &[String]) -> anyhow::Result<RuleSet> {
+        let builtin: RuleFile =
+            toml::from_str(BUILTIN).context("the built-in rules file is invalid")?;
+        let known: HashSet<&str> = builtin
+            .rule
+            .iter()
+            .chain(extra.iter())
+            .map(|r| r.id.as_str())
+            .collect();
+        for id in disabled {
+            if !known.contains(id.as_str()) {
+                bail!("cannot disable rule `{id}`: there is no such rule");
+            }
+        }
+        let mut seen = HashSet::new();
+        let mut rules = Vec::new();
+        for spec in builtin.rule.into_iter().chain(extra) {
+            if !seen.insert(spec.id.clone()) {
+                bail!(
+                    "rule `{}` is defined twice; give the custom rule another id",
+                    spec.id
+                );
+            }
+            if disabled.contains(&spec.id) {
+                continue;
+            }
+            rules.push(Rule::compile(spec)?);
+        }
+        Self::from_rules(rules)
+    }
+
+    /// Builds the prefilter over compiled rules.
+    pub fn from_rules(rules: Vec<Rule>) -> anyhow::Result<RuleSet> {
+        let mut patterns: Vec<String> = Vec::new();
+        let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
+        for (index, rule) in rules.iter().enumerate() {
+            for keyword in &rule.spec.keywords {
+                let keyword = keyword.to_ascii_lowercase();
+                match patterns.iter().position(|p| *p == keyword) {
+                    Some(at) => keyword_rules[at].push(index),
+                    None => {
+                        patterns.push(keyword);
+                        keyword_rules.push(vec![index]);
+                    }
+                }
+            }
+        }
+        let keywords = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(&patterns)
+            .context("cannot build the keyword prefilter")?;
+        Ok(RuleSet {
+            rules,
+            keywords,
+            keyword_rules,
+        })
+    }
+}
+
+/// Shannon entropy in bits per character.
+pub fn entropy(text: &str) -> f64 {
+    let mut counts = std::collections::HashMap::new();
+    let mut total = 0usize;
+    for c in text.chars() {
+        *counts.entry(c).or_insert(0usize) += 1;
+        total += 1;
+    }
+    if total == 0 {
+        return 0.0;
+    }
+    counts
+        .values()
+        .map(|&n| {
+            let p = n as f64 / total as f64;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// Substrings that mark a value as a placeholder rather than a secret.
+const PLACEHOLDERS: &[&str] = &[
+    "xxxx",
+    "example",
+    "changeme",
+    "your_",
+    "your-",
+    "yourkey",
+    "placeholder",
+    "dummy",
+    "redacted",
+    "<",
+    ">",
+    "${",
+    "{{",
+    "****",
+    "0000000000",
+];
+
+/// True when a value looks like a placeholder (`changeme`, `${VAR}`, `xxxx`, …).
+pub fn is_placeholder(secret: &str) -> bool {
+    let lower = secret.to_ascii_lowercase();
+    PLACEHOLDERS.iter().any(|p| lower.contains(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scan::engine::Matcher;
+    use crate::scan::{Finding, Stats};
+
+    /// Where to pretend an example line comes from, so path-restricted rules apply.
+    fn example_path(rule: &Rule) -> &'static str {
+        if rule.path.is_some() {
+            "config/.env"
+        } else {
+            "src/example.txt"
+        }
+    }
+
+    fn scan(set: &RuleSet, path: &str, text: &str) -> Vec<Finding> {
+        let matcher = Matcher {
+            rules: set,
+            known: None,
+            allow_secrets: &[],
+        };
+        let mut out = Vec::new();
+        matcher.scan(path, text.as_bytes(), &Stats::default(), &mut out);
+        out
+    }
+
+    #[test]
+    fn every_builtin_rule_finds_its_positives_and_not_its_negatives() {
+        let set = RuleSet::load(Vec::new(), &[]).expect("built-in rules compile");
+        let mut failures = Vec::new();
+        for rule in &set.rules {
+            let id = &rule.spec.id;
+            if rule.spec.positive.len() < 2 || rule.spec.negative.len() < 2 {
+                failures.push(format!(
+                    "{id}: needs at least two positive and two negative examples"
+                ));
+            }
+            let path = example_path(rule);
+            for line in &rule.spec.positive {
+                if !scan(&set, path, line).iter().any(|f| &f.rule == id) {
+                    failures.push(format!("{id}: positive not found: {line:?}"));
+                }
+            }
+            for line in &rule.spec.negative {
+                if scan(&set, path, line).iter().any(|f| &f.rule == id) {
+                    failures.push(format!("{id}: negative found: {line:?}"));
+                }
+            }
+        }
+        assert!(
+            failures.is_empty(),
+            "{} problems:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
+    }
+
+    #[test]
+    fn builtin_rules_are_well_formed() {
+        let file: RuleFile = toml::from_str(BUILTIN).unwrap();
+        let mut ids = HashSet::new();
+        for rule in &file.rule {
+            assert!(ids.insert(rule.id.clone()), "duplicate id {}", rule.id);
+            assert!(
+                rule.keywords
+                    .iter()
+                    .all(|k| !k.is_empty() && *k == k.to_ascii_lowercase()),
+                "{}: keywords must be lowercase",
+                rule.id
+            );
+            let compiled = Rule::compile(rule.clone()).unwrap();
+            assert!(
+                compiled.regex.capture_names().any(|n| n == Some("secret")),
+                "{}: no `secret` group",
+                rule.id
+            );
+        }
+    }
+
+    #[test]
+    fn user_rules_extend_and_may_disable_but_not_shadow() {
+        let custom = RuleSpec {
+            id: "acme-token".into(),
+            description: "ACME internal token".into(),
+            family: "custom".into(),
+            keywords: vec!["acme_".into()],
+            regex: "(?P<secret>acme_[a-z0-9]{20})".into(),
+            entropy: None,
+            path: None,
+            path_exclude: None,
+            positive: vec![],
+            negative: vec![],
+        };
+        let builtins = RuleSet::load(Vec::new(), &[]).unwrap().rules.len();
+        let set = RuleSet::load(vec![custom.clone()], &[]).unwrap();
+        assert_eq!(set.rules.len(), builtins + 1);
+        assert_eq!(
+            scan(&set, "a.txt", "t = acme_k3j5h6g7f8d9s0a1q2w3").len(),
+            1
+        );
+        let set = RuleSet::load(vec![custom.clone()], &["dotenv-plaintext-value".into()]).unwrap();
+        assert_eq!(set.rules.len(), builtins);
+        let mut shadow = custom.clone();
+        shadow.id = "dotenv-plaintext-value".into();
+        assert!(RuleSet::load(vec![shadow], &[]).is_err());
+        assert!(RuleSet::load(vec![], &["no-such-rule".into()]).is_err());
+        let mut bad = custom;
+        bad.regex = "(?P<secret>[a-".into();
+        let err = RuleSet::load(vec![bad], &[]).unwrap_err();
+        assert!(format!("{err:#}").contains("acme-token"), "{err:#}");
+    }
+}
