@@ -11,4 +11,5 @@ mod init_keygen;
 mod interop;
 mod manage;
 mod recipients;
+mod scan;
 mod util;
