@@ -70,9 +70,18 @@ fn rules_of(report: &Report) -> Vec<(String, String, usize)> {
 fn finds_tokens_in_hidden_files_and_respects_ignore_files() {
     let p = Project::new();
     let token = github_token();
-    p.write("src/config.py", format!("import os\n\nGITHUB_TOKEN = \"{token}\"\n"));
-    p.write(".github/workflows/ci.yml", format!("env:\n  TOKEN: {token}\n"));
-    p.write(".npmrc", format!("//registry.example.org/:_authToken=x\ngh={token}\n"));
+    p.write(
+        "src/config.py",
+        format!("import os\n\nGITHUB_TOKEN = \"{token}\"\n"),
+    );
+    p.write(
+        ".github/workflows/ci.yml",
+        format!("env:\n  TOKEN: {token}\n"),
+    );
+    p.write(
+        ".npmrc",
+        format!("//registry.example.org/:_authToken=x\ngh={token}\n"),
+    );
     p.write("ignored/by-gitignore.txt", &token);
     p.write(".gitignore", "ignored/\n");
     p.write("skipped/by-envshimignore.txt", &token);
@@ -82,8 +91,16 @@ fn finds_tokens_in_hidden_files_and_respects_ignore_files() {
     let r = r.code(1);
     let mut paths: Vec<&str> = report.findings.iter().map(|f| f.path.as_str()).collect();
     paths.sort();
-    assert_eq!(paths, vec![".github/workflows/ci.yml", ".npmrc", "src/config.py"], "{r:?}");
-    let f = report.findings.iter().find(|f| f.path == "src/config.py").unwrap();
+    assert_eq!(
+        paths,
+        vec![".github/workflows/ci.yml", ".npmrc", "src/config.py"],
+        "{r:?}"
+    );
+    let f = report
+        .findings
+        .iter()
+        .find(|f| f.path == "src/config.py")
+        .unwrap();
     assert_eq!((f.line, f.column), (3, 17));
     assert_eq!(f.redacted, "ghp_…(40 chars)");
     assert_eq!(f.commit, None);
@@ -96,27 +113,50 @@ fn finds_tokens_in_hidden_files_and_respects_ignore_files() {
 #[test]
 fn clean_trees_exit_0_and_findings_exit_1() {
     let p = Project::new();
-    p.write("README.md", "Set GITHUB_TOKEN in your CI settings; never commit it.\n");
-    p.write("src/main.rs", "fn main() { let token = std::env::var(\"TOKEN\"); }\n");
+    p.write(
+        "README.md",
+        "Set GITHUB_TOKEN in your CI settings; never commit it.\n",
+    );
+    p.write(
+        "src/main.rs",
+        "fn main() { let token = std::env::var(\"TOKEN\"); }\n",
+    );
     p.run(["scan"]).ok().stderr_has(&["0 findings"]);
-    p.write("src/leak.rs", format!("const K: &str = \"{}\";\n", stripe_key()));
+    p.write(
+        "src/leak.rs",
+        format!("const K: &str = \"{}\";\n", stripe_key()),
+    );
     let r = p.run(["scan"]).code(1);
     assert!(r.stdout.contains("src/leak.rs:1:18"), "{r:?}");
     assert!(r.stdout.contains("envshim set NAME"), "{r:?}");
-    p.run(["scan", "no/such/path"]).code(2).clean_error().stderr_has(&["no/such/path"]);
+    p.run(["scan", "no/such/path"])
+        .code(2)
+        .clean_error()
+        .stderr_has(&["no/such/path"]);
 }
 
 #[test]
 fn no_output_format_contains_a_whole_secret() {
     let p = Project::new();
     let secrets = [github_token(), stripe_key()];
-    p.write("a.env.yaml", format!("a: {}\nb: {}\n", secrets[0], secrets[1]));
+    p.write(
+        "a.env.yaml",
+        format!("a: {}\nb: {}\n", secrets[0], secrets[1]),
+    );
     p.write(".env", "DB_PASSWORD=Zr8v!Qm2#Lx5Tn9w\n");
     for format in ["text", "json", "sarif", "github"] {
         let r = p.run(["scan", "--format", format]).code(1);
-        for secret in secrets.iter().map(String::as_str).chain(["Zr8v!Qm2#Lx5Tn9w"]) {
-            r.stdout.contains(secret).then(|| panic!("{format} shows {secret}"));
-            r.stderr.contains(secret).then(|| panic!("{format} shows {secret}"));
+        for secret in secrets
+            .iter()
+            .map(String::as_str)
+            .chain(["Zr8v!Qm2#Lx5Tn9w"])
+        {
+            r.stdout
+                .contains(secret)
+                .then(|| panic!("{format} shows {secret}"));
+            r.stderr
+                .contains(secret)
+                .then(|| panic!("{format} shows {secret}"));
         }
     }
     p.run(["scan", "--update-baseline"]).ok();
@@ -129,11 +169,17 @@ fn no_output_format_contains_a_whole_secret() {
 #[test]
 fn sarif_validates_against_the_2_1_0_schema() {
     let p = Project::new();
-    p.write("src/a.py", format!("T = '{}'\nS = '{}'\n", github_token(), stripe_key()));
+    p.write(
+        "src/a.py",
+        format!("T = '{}'\nS = '{}'\n", github_token(), stripe_key()),
+    );
     p.write("dir with space/b.txt", github_token());
     let r = p.run(["scan", "--format", "sarif"]).code(1);
     let sarif = p.write("out.sarif", &r.stdout);
-    let schema = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/schemas/sarif-schema-2.1.0.json");
+    let schema = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/schemas/sarif-schema-2.1.0.json"
+    );
     let check = Command::new("python3")
         .args([
             "-c",
@@ -155,7 +201,11 @@ fn sarif_validates_against_the_2_1_0_schema() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap())
+        .map(|r| {
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap()
+        })
         .collect();
     assert!(uris.contains(&"dir%20with%20space/b.txt"), "{uris:?}");
 }
@@ -166,18 +216,33 @@ fn github_annotations() {
     p.write("src/a,b.py", format!("\nT = '{}'\n", github_token()));
     let r = p.run(["scan", "--format", "github"]).code(1);
     let line = r.stdout.lines().next().unwrap();
-    assert!(line.starts_with("::error file=src/a%2Cb.py,line=2,col=6,title=envshim%3A "), "{line}");
-    assert!(line.contains("::") && line.ends_with("ghp_…(40 chars)"), "{line}");
+    assert!(
+        line.starts_with("::error file=src/a%2Cb.py,line=2,col=6,title=envshim%3A "),
+        "{line}"
+    );
+    assert!(
+        line.contains("::") && line.ends_with("ghp_…(40 chars)"),
+        "{line}"
+    );
 }
 
 #[test]
 fn inline_allows_config_allowlists_and_baselines_suppress_and_are_counted() {
     let p = Project::new();
     let t = github_token();
-    p.write("same-line.txt", format!("token = {t} # envshim:allow test fixture\n"));
-    p.write("line-before.txt", format!("# envshim:allow: documented fake\ntoken = {t}\n"));
+    p.write(
+        "same-line.txt",
+        format!("token = {t} # envshim:allow test fixture\n"),
+    );
+    p.write(
+        "line-before.txt",
+        format!("# envshim:allow: documented fake\ntoken = {t}\n"),
+    );
     p.write("fixtures/a.txt", format!("token = {t}\n"));
-    p.write("envshim.toml", "[scan.allowlist]\npaths = [\"fixtures/**\"]\n");
+    p.write(
+        "envshim.toml",
+        "[scan.allowlist]\npaths = [\"fixtures/**\"]\n",
+    );
     let (r, report) = json(&p, &[]);
     r.ok();
     assert!(report.findings.is_empty());
@@ -185,11 +250,16 @@ fn inline_allows_config_allowlists_and_baselines_suppress_and_are_counted() {
 
     // A baseline accepts what is there; it survives moved lines.
     p.write("src/old.py", format!("\n\nT = '{t}'\n"));
-    p.run(["scan", "--update-baseline"]).ok().stderr_has(&["wrote 1 fingerprint"]);
+    p.run(["scan", "--update-baseline"])
+        .ok()
+        .stderr_has(&["wrote 1 fingerprint"]);
     let (r, report) = json(&p, &["--baseline", ".envshim-baseline.json"]);
     r.ok();
     assert_eq!(report.summary.suppressed, 4);
-    p.write("src/old.py", format!("# a new header\nimport os\n\n\n\nT = '{t}'\n"));
+    p.write(
+        "src/old.py",
+        format!("# a new header\nimport os\n\n\n\nT = '{t}'\n"),
+    );
     json(&p, &["--baseline", ".envshim-baseline.json"]).0.ok();
     // A new secret is still reported.
     p.write("src/new.py", format!("S = '{}'\n", stripe_key()));
@@ -198,13 +268,21 @@ fn inline_allows_config_allowlists_and_baselines_suppress_and_are_counted() {
     assert_eq!(report.findings.len(), 1);
     assert_eq!(report.findings[0].path, "src/new.py");
     // A missing baseline is an error, not "allow everything".
-    p.run(["scan", "--baseline", "nope.json"]).code(2).clean_error();
+    p.run(["scan", "--baseline", "nope.json"])
+        .code(2)
+        .clean_error();
 }
 
 #[test]
 fn config_adds_rules_without_dropping_the_builtins() {
     let p = Project::new();
-    p.write("a.txt", format!("acme = acme_k3j5h6g7f8d9s0a1q2w3\ngh = {}\n", github_token()));
+    p.write(
+        "a.txt",
+        format!(
+            "acme = acme_k3j5h6g7f8d9s0a1q2w3\ngh = {}\n",
+            github_token()
+        ),
+    );
     p.write(
         "envshim.toml",
         "[[scan.rule]]\nid = \"acme-token\"\ndescription = \"ACME token\"\nkeywords = [\"acme_\"]\nregex = '''(?P<secret>acme_[a-z0-9]{20})'''\n",
@@ -218,7 +296,10 @@ fn config_adds_rules_without_dropping_the_builtins() {
         "envshim.toml",
         "[[scan.rule]]\nid = \"broken-rule\"\ndescription = \"x\"\nkeywords = [\"x\"]\nregex = '''(?P<secret>[a-'''\n",
     );
-    p.run(["scan"]).code(2).clean_error().stderr_has(&["broken-rule", "regex"]);
+    p.run(["scan"])
+        .code(2)
+        .clean_error()
+        .stderr_has(&["broken-rule", "regex"]);
     p.write("envshim.toml", "[scan]\nunknown_setting = 1\n");
     p.run(["scan"]).code(2).stderr_has(&["envshim.toml"]);
 }
@@ -238,9 +319,16 @@ fn binary_large_empty_and_non_utf8_files() {
     p.write("envshim.toml", "[scan]\nmax_file_size = 2000\n");
     let (r, report) = json(&p, &[]);
     let r = r.code(1);
-    assert_eq!(rules_of(&report), vec![("github-pat-classic".into(), "latin1.txt".into(), 2)], "{r:?}");
+    assert_eq!(
+        rules_of(&report),
+        vec![("github-pat-classic".into(), "latin1.txt".into(), 2)],
+        "{r:?}"
+    );
     assert_eq!(report.summary.skipped, 2);
-    assert!(r.stderr.contains("2 skipped (1 over the size limit"), "{r:?}");
+    assert!(
+        r.stderr.contains("2 skipped (1 over the size limit"),
+        "{r:?}"
+    );
 }
 
 #[test]
@@ -260,7 +348,11 @@ fn file_level_mistakes() {
     p.write(".env.keys", "DOTENV_PRIVATE_KEY=1\n");
     let (_, report) = json(&p, &[]);
     let rules: Vec<&str> = report.findings.iter().map(|f| f.rule.as_str()).collect();
-    for rule in ["unencrypted-secrets-file", "ssh-private-key-file", "dotenv-keys-file"] {
+    for rule in [
+        "unencrypted-secrets-file",
+        "ssh-private-key-file",
+        "dotenv-keys-file",
+    ] {
         assert!(rules.contains(&rule), "{rule} missing from {rules:?}");
     }
     // An encrypted secrets file is fine.
@@ -279,7 +371,10 @@ fn known_values_catch_what_no_regex_can() {
     use base64::Engine;
     let b64 = base64::engine::general_purpose::STANDARD.encode(password);
     p.write("k8s/secret.yaml", format!("data:\n  password: {b64}\n"));
-    p.write("app.cfg", "url = postgres://app:pw-Tr0ub4dor%263%21@db/app\n");
+    p.write(
+        "app.cfg",
+        "url = postgres://app:pw-Tr0ub4dor%263%21@db/app\n",
+    );
     p.write("short.txt", "abc abc abc\n");
     let (r, report) = json(&p, &[]);
     let r = r.code(1).never_shows(password);
@@ -291,10 +386,17 @@ fn known_values_catch_what_no_regex_can() {
         .collect();
     assert_eq!(
         known,
-        vec![("app.cfg".into(), 1), ("k8s/secret.yaml".into(), 2), ("notes.txt".into(), 1)],
+        vec![
+            ("app.cfg".into(), 1),
+            ("k8s/secret.yaml".into(), 2),
+            ("notes.txt".into(), 1)
+        ],
         "{r:?}"
     );
-    assert!(report.findings.iter().any(|f| f.description.contains("DB_PASSWORD")));
+    assert!(report
+        .findings
+        .iter()
+        .any(|f| f.description.contains("DB_PASSWORD")));
     // Without an identity the rules still run, and the user is told.
     std::fs::remove_file(p.default_identity_path()).unwrap();
     let r = p.run(["scan"]).stderr_has(&["no identity"]);
@@ -313,7 +415,8 @@ fn a_100_mb_file_and_a_100_000_file_tree() {
             fs::File::create(p.path("huge/big.log"))
         });
         let mut w = std::io::BufWriter::new(file.unwrap());
-        let line = "2026-11-24T12:00:00Z INFO request handled in 12 ms path=/api/v1/items status=200\n";
+        let line =
+            "2026-11-24T12:00:00Z INFO request handled in 12 ms path=/api/v1/items status=200\n";
         let lines = 100 * 1024 * 1024 / line.len() + 1;
         for _ in 0..lines {
             w.write_all(line.as_bytes()).unwrap();
@@ -340,5 +443,8 @@ fn a_100_mb_file_and_a_100_000_file_tree() {
     let (r, report) = json(&p, &["tree"]);
     r.code(1);
     assert_eq!(report.summary.files, 100_001);
-    assert_eq!(rules_of(&report), vec![("github-pat-classic".into(), "tree/d050/leak.txt".into(), 1)]);
+    assert_eq!(
+        rules_of(&report),
+        vec![("github-pat-classic".into(), "tree/d050/leak.txt".into(), 1)]
+    );
 }

@@ -87,7 +87,7 @@ impl Rule {
         let regex = RegexBuilder::new(&spec.regex)
             .size_limit(16 << 20)
             .build()
-            .map_err(|e| anyhow!("invalid regex: {e}"))
+            .map_err(|e| anyhow!("invalid regex: {}", one_line(&e)))
             .with_context(context)?;
         let secret_group = regex
             .capture_names()
@@ -100,7 +100,7 @@ impl Rule {
             || spec.regex.contains("(?s");
         let compile_path = |p: &Option<String>| -> anyhow::Result<Option<Regex>> {
             p.as_deref()
-                .map(|p| Regex::new(p).map_err(|e| anyhow!("invalid path regex: {e}")))
+                .map(|p| Regex::new(p).map_err(|e| anyhow!("invalid path regex: {}", one_line(&e))))
                 .transpose()
                 .with_context(context)
         };
@@ -206,6 +206,14 @@ impl RuleSet {
             keyword_rules,
         })
     }
+}
+
+/// A regex error (which spans several lines, with a caret diagram) on one line.
+pub fn one_line(err: &regex::Error) -> String {
+    err.to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Shannon entropy in bits per character.
