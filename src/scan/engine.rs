@@ -75,18 +75,25 @@ impl Matcher<'_> {
         // (rule, window start, window end) for every keyword hit of an applicable rule.
         let mut windows: Vec<(usize, usize, usize)> = Vec::new();
         let mut applies: Vec<Option<bool>> = vec![None; set.rules.len()];
-        for m in set.keywords.find_overlapping_iter(bytes) {
-            for &rule_index in &set.keyword_rules[m.pattern().as_usize()] {
-                let rule = &set.rules[rule_index];
-                let ok = *applies[rule_index].get_or_insert_with(|| rule.applies_to(path));
-                if !ok {
-                    continue;
+        let prefilters = if set.any_restricted_applies(path) {
+            vec![&set.everywhere, &set.restricted]
+        } else {
+            vec![&set.everywhere]
+        };
+        for prefilter in prefilters {
+            for m in prefilter.automaton.find_overlapping_iter(bytes) {
+                for &rule_index in &prefilter.rules[m.pattern().as_usize()] {
+                    let rule = &set.rules[rule_index];
+                    let ok = *applies[rule_index].get_or_insert_with(|| rule.applies_to(path));
+                    if !ok {
+                        continue;
+                    }
+                    let start = memrchr(b'\n', &bytes[..m.start()]).map_or(0, |i| i + 1);
+                    let line_end =
+                        memchr(b'\n', &bytes[m.end()..]).map_or(bytes.len(), |i| m.end() + i);
+                    let end = (line_end + rule.window()).min(bytes.len());
+                    windows.push((rule_index, start, end));
                 }
-                let start = memrchr(b'\n', &bytes[..m.start()]).map_or(0, |i| i + 1);
-                let line_end =
-                    memchr(b'\n', &bytes[m.end()..]).map_or(bytes.len(), |i| m.end() + i);
-                let end = (line_end + rule.window()).min(bytes.len());
-                windows.push((rule_index, start, end));
             }
         }
         windows.sort_unstable();

@@ -135,15 +135,54 @@ impl Rule {
     }
 }
 
-/// All rules, with the keyword automaton that selects which to run.
+/// Keywords of a group of rules, in one case-insensitive automaton.
+#[derive(Debug)]
+pub struct Prefilter {
+    /// The automaton over the keywords.
+    pub automaton: AhoCorasick,
+    /// For each keyword pattern, the rules (indexes into [`RuleSet::rules`]) it selects.
+    pub rules: Vec<Vec<usize>>,
+}
+
+impl Prefilter {
+    fn build(rules: &[Rule], members: impl Iterator<Item = usize>) -> anyhow::Result<Self> {
+        let mut patterns: Vec<String> = Vec::new();
+        let mut selects: Vec<Vec<usize>> = Vec::new();
+        for index in members {
+            for keyword in &rules[index].spec.keywords {
+                let keyword = keyword.to_ascii_lowercase();
+                match patterns.iter().position(|p| *p == keyword) {
+                    Some(at) => selects[at].push(index),
+                    None => {
+                        patterns.push(keyword);
+                        selects.push(vec![index]);
+                    }
+                }
+            }
+        }
+        let automaton = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(&patterns)
+            .context("cannot build the keyword prefilter")?;
+        Ok(Prefilter {
+            automaton,
+            rules: selects,
+        })
+    }
+}
+
+/// All rules, with the keyword automata that select which to run.
 #[derive(Debug)]
 pub struct RuleSet {
     /// The rules.
     pub rules: Vec<Rule>,
-    /// Case-insensitive automaton over every keyword.
-    pub keywords: AhoCorasick,
-    /// For each keyword pattern, the rules it belongs to.
-    pub keyword_rules: Vec<Vec<usize>>,
+    /// Keywords of the rules that apply to every file.
+    pub everywhere: Prefilter,
+    /// Keywords of the rules restricted to some paths (dotenv files): searched only in
+    /// files where one of those rules applies, so that their broad keywords cost nothing
+    /// elsewhere.
+    pub restricted: Prefilter,
 }
 
 impl RuleSet {
@@ -179,32 +218,25 @@ impl RuleSet {
         Self::from_rules(rules)
     }
 
-    /// Builds the prefilter over compiled rules.
+    /// Builds the prefilters over compiled rules.
     pub fn from_rules(rules: Vec<Rule>) -> anyhow::Result<RuleSet> {
-        let mut patterns: Vec<String> = Vec::new();
-        let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
-        for (index, rule) in rules.iter().enumerate() {
-            for keyword in &rule.spec.keywords {
-                let keyword = keyword.to_ascii_lowercase();
-                match patterns.iter().position(|p| *p == keyword) {
-                    Some(at) => keyword_rules[at].push(index),
-                    None => {
-                        patterns.push(keyword);
-                        keyword_rules.push(vec![index]);
-                    }
-                }
-            }
-        }
-        let keywords = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .build(&patterns)
-            .context("cannot build the keyword prefilter")?;
+        let restricted = |r: &Rule| r.path.is_some();
+        let everywhere =
+            Prefilter::build(&rules, (0..rules.len()).filter(|&i| !restricted(&rules[i])))?;
+        let restricted =
+            Prefilter::build(&rules, (0..rules.len()).filter(|&i| restricted(&rules[i])))?;
         Ok(RuleSet {
             rules,
-            keywords,
-            keyword_rules,
+            everywhere,
+            restricted,
         })
+    }
+
+    /// True when any path-restricted rule applies to `path`.
+    pub fn any_restricted_applies(&self, path: &str) -> bool {
+        self.rules
+            .iter()
+            .any(|r| r.path.is_some() && r.applies_to(path))
     }
 }
 
