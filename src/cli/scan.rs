@@ -79,6 +79,21 @@ fn known_values(global: &Global) -> Option<KnownValues> {
     }
 }
 
+/// A spinner counting files, on a terminal only: a long scan should show it is alive.
+fn progress(global: &Global) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if global.quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} scanning: {pos} files, {elapsed}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    Some(bar)
+}
+
 /// Runs `scan`.
 pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Exit> {
     let (config, _) = Config::load(args.config.as_deref())?;
@@ -113,6 +128,7 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Exit> {
         max_file_size: config.max_file_size(),
         allow: &allow_paths,
         threads: args.threads,
+        progress: progress(global),
     };
     let mut outcome = scan.walk(&roots);
     drop(known);

@@ -144,6 +144,8 @@ pub struct Scan<'a> {
     pub allow: &'a allow::PathAllowlist,
     /// Threads for the walk (0: automatic).
     pub threads: usize,
+    /// A progress spinner (only on a terminal).
+    pub progress: Option<indicatif::ProgressBar>,
 }
 
 /// Files whose first 8 KiB contain a NUL byte are binary.
@@ -208,6 +210,9 @@ impl Scan<'_> {
                         if entry.file_type().is_some_and(|t| t.is_file()) {
                             let mut local = Vec::new();
                             self.scan_file(entry.path(), stats, &mut local);
+                            if let Some(progress) = &self.progress {
+                                progress.inc(1);
+                            }
                             if !local.is_empty() {
                                 found
                                     .lock()
@@ -224,6 +229,9 @@ impl Scan<'_> {
                 ignore::WalkState::Continue
             })
         });
+        if let Some(progress) = &self.progress {
+            progress.finish_and_clear();
+        }
         let findings = found.into_inner().unwrap_or_else(|p| p.into_inner());
         self.outcome(findings, &stats, started)
     }
