@@ -448,3 +448,35 @@ fn a_100_mb_file_and_a_100_000_file_tree() {
         vec![("github-pat-classic".into(), "tree/d050/leak.txt".into(), 1)]
     );
 }
+
+#[test]
+fn unreadable_files_and_directories_are_warnings_and_the_scan_goes_on() {
+    // Root reads everything, so run the scan as `nobody` with setpriv.
+    let p = Project::new();
+    for dir in [p.root.parent().unwrap(), p.root.as_path()] {
+        set_mode(dir, 0o755);
+    }
+    p.write("open/leak.txt", format!("t = {}\n", github_token()));
+    let locked_file = p.write("locked.txt", "x\n");
+    set_mode(&locked_file, 0o000);
+    p.write("locked-dir/inner.txt", "x\n");
+    set_mode(&p.path("locked-dir"), 0o000);
+    let r: Run = Command::new("setpriv")
+        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
+        .arg(BIN)
+        .args(["scan", "--no-known", "."])
+        .current_dir(&p.root)
+        .env("HOME", &p.home)
+        .output()
+        .unwrap()
+        .into();
+    let r = r.code(1);
+    assert!(r.stdout.contains("open/leak.txt:1:5"), "{r:?}");
+    assert!(
+        r.stderr.contains("warning") && r.stderr.contains("locked.txt"),
+        "{r:?}"
+    );
+    assert!(r.stderr.contains("locked-dir"), "{r:?}");
+    assert!(r.stderr.contains("2 unreadable"), "{r:?}");
+    set_mode(&p.path("locked-dir"), 0o755);
+}
