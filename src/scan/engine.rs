@@ -23,7 +23,25 @@ struct Hit {
     rule: String,
     description: String,
     start: usize,
+    end: usize,
+    /// Where several rules see the same secret, only the most specific is reported:
+    /// the known value of a variable (3, it names the variable and is certain) over a
+    /// provider rule (2) over a generic rule (0).
+    priority: u8,
     secret: String,
+}
+
+/// Keeps, among hits whose secrets overlap, only the one of highest priority.
+fn most_specific(mut hits: Vec<Hit>) -> Vec<Hit> {
+    hits.sort_by_key(|h| (std::cmp::Reverse(h.priority), h.start));
+    let mut kept: Vec<Hit> = Vec::with_capacity(hits.len());
+    for hit in hits {
+        if !kept.iter().any(|k| hit.start < k.end && k.start < hit.end) {
+            kept.push(hit);
+        }
+    }
+    kept.sort_by_key(|h| h.start);
+    kept
 }
 
 /// Everything that decides what is reported in one buffer.
@@ -43,9 +61,7 @@ impl Matcher<'_> {
         let mut hits = Vec::new();
         self.rule_hits(path, bytes, &mut hits);
         self.known_hits(bytes, &mut hits);
-        hits.sort_by_key(|h| h.start);
-        hits.dedup_by(|a, b| a.start == b.start && a.rule == b.rule);
-        for hit in hits {
+        for hit in most_specific(hits) {
             if self.allow_secrets.iter().any(|r| r.is_match(&hit.secret)) {
                 stats
                     .suppressed
@@ -121,10 +137,13 @@ impl Matcher<'_> {
                 if is_placeholder(&text) {
                     continue;
                 }
+                let generic = matches!(rule.spec.family.as_str(), "generic" | "dotenv");
                 hits.push(Hit {
                     rule: rule.spec.id.clone(),
                     description: rule.spec.description.clone(),
                     start: start + secret.start(),
+                    end: start + secret.end(),
+                    priority: if generic { 0 } else { 2 },
                     secret: text.into_owned(),
                 });
             }
@@ -141,6 +160,8 @@ impl Matcher<'_> {
                 rule: "known-secret".to_string(),
                 description: format!("The value of {name} from the encrypted secrets file"),
                 start: m.start(),
+                end: m.end(),
+                priority: 3,
                 secret: String::from_utf8_lossy(&bytes[m.start()..m.end()]).into_owned(),
             });
         }
