@@ -134,7 +134,7 @@ impl Matcher<'_> {
                 {
                     continue;
                 }
-                if is_placeholder(&text) {
+                if is_placeholder(&text) || rule.spec.allow.iter().any(|a| *a == text) {
                     continue;
                 }
                 let generic = matches!(rule.spec.family.as_str(), "generic" | "dotenv");

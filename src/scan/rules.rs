@@ -38,6 +38,9 @@ pub struct RuleSpec {
     /// Never files whose path matches this regex.
     #[serde(default)]
     pub path_exclude: Option<String>,
+    /// Secrets that are public by design (documented emulator or sample keys).
+    #[serde(default)]
+    pub allow: Vec<String>,
     /// Lines the rule must find (checked by the test suite).
     #[serde(default)]
     pub positive: Vec<String>,
@@ -396,6 +399,7 @@ mod tests {
             entropy: None,
             path: None,
             path_exclude: None,
+            allow: vec![],
             positive: vec![],
             negative: vec![],
         };
