@@ -4,8 +4,13 @@
 use aho_corasick::AhoCorasick;
 use memchr::{memchr, memrchr};
 
-use super::rules::{entropy, is_placeholder, RuleSet};
+use super::rules::{entropy, is_placeholder, looks_random, RuleSet};
 use super::{Finding, Stats};
+
+/// How far before a keyword a match may start (a key name before its value).
+const BEFORE_KEYWORD: usize = 256;
+/// How far after a keyword a single-line match may end (the longest tokens).
+const AFTER_KEYWORD: usize = 1024;
 
 /// The marker that suppresses a finding on its line or the line after.
 pub const ALLOW_MARK: &[u8] = b"envshim:allow";
@@ -104,10 +109,17 @@ impl Matcher<'_> {
                     if !ok {
                         continue;
                     }
-                    let start = memrchr(b'\n', &bytes[..m.start()]).map_or(0, |i| i + 1);
-                    let line_end =
-                        memchr(b'\n', &bytes[m.end()..]).map_or(bytes.len(), |i| m.end() + i);
-                    let end = (line_end + rule.window()).min(bytes.len());
+                    // The rule's regex runs on the keyword's line, but no further than a
+                    // bounded distance either side: minified files have lines of megabytes.
+                    let back = m.start().saturating_sub(BEFORE_KEYWORD);
+                    let start =
+                        memrchr(b'\n', &bytes[back..m.start()]).map_or(back, |i| back + i + 1);
+                    let reach = (m.end() + AFTER_KEYWORD + rule.window()).min(bytes.len());
+                    let end = if rule.window() > 0 {
+                        reach
+                    } else {
+                        memchr(b'\n', &bytes[m.end()..reach]).map_or(reach, |i| m.end() + i)
+                    };
                     windows.push((rule_index, start, end));
                 }
             }
@@ -138,6 +150,18 @@ impl Matcher<'_> {
                     continue;
                 }
                 let generic = matches!(rule.spec.family.as_str(), "generic" | "dotenv");
+                if generic && !looks_random(&text) {
+                    continue;
+                }
+                if rule.exclude.as_ref().is_some_and(|x| x.is_match(&caps[0])) {
+                    continue;
+                }
+                // A token prefix in the middle of a longer random string (a hash, a
+                // base64 blob) is not a token.
+                let before = (start + secret.start()).checked_sub(1).map(|i| bytes[i]);
+                if before.is_some_and(|b| b.is_ascii_alphanumeric() || b"+/_-".contains(&b)) {
+                    continue;
+                }
                 hits.push(Hit {
                     rule: rule.spec.id.clone(),
                     description: rule.spec.description.clone(),

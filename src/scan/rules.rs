@@ -38,6 +38,10 @@ pub struct RuleSpec {
     /// Never files whose path matches this regex.
     #[serde(default)]
     pub path_exclude: Option<String>,
+    /// Skip matches whose whole text matches this regex (key names that look like
+    /// secrets but are not: `NextToken`, `token_type`, …).
+    #[serde(default)]
+    pub exclude: Option<String>,
     /// Secrets that are public by design (documented emulator or sample keys).
     #[serde(default)]
     pub allow: Vec<String>,
@@ -77,6 +81,8 @@ pub struct Rule {
     pub path: Option<Regex>,
     /// Path exclusion.
     pub path_exclude: Option<Regex>,
+    /// Match-text exclusion.
+    pub exclude: Option<Regex>,
 }
 
 impl Rule {
@@ -110,6 +116,7 @@ impl Rule {
         Ok(Rule {
             path: compile_path(&spec.path)?,
             path_exclude: compile_path(&spec.path_exclude)?,
+            exclude: compile_path(&spec.exclude)?,
             regex,
             secret_group,
             multiline,
@@ -290,6 +297,17 @@ const PLACEHOLDERS: &[&str] = &[
     "0000000000",
 ];
 
+/// For generic rules: true when a value looks like a generated secret rather than a
+/// word, a constant name or an identifier — it has a digit or a symbol besides `_-.`,
+/// and a letter.
+pub fn looks_random(secret: &str) -> bool {
+    let letter = secret.chars().any(|c| c.is_alphabetic());
+    let digit_or_symbol = secret
+        .chars()
+        .any(|c| c.is_ascii_digit() || (c.is_ascii_punctuation() && !"_-.".contains(c)));
+    letter && digit_or_symbol
+}
+
 /// True when a value looks like a placeholder (`changeme`, `${VAR}`, `xxxx`, …).
 pub fn is_placeholder(secret: &str) -> bool {
     let lower = secret.to_ascii_lowercase();
@@ -399,6 +417,7 @@ mod tests {
             entropy: None,
             path: None,
             path_exclude: None,
+            exclude: None,
             allow: vec![],
             positive: vec![],
             negative: vec![],
