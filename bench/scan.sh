@@ -38,7 +38,7 @@ hyperfine --warmup 1 --runs "${RUNS:-5}" -i --export-json "$tmp/scan-bench.json"
 
 /usr/bin/time -f '%M' -o "$tmp/rss" "$bin" scan --no-known --threads "$threads" --format json "$tree" > /dev/null 2>&1 || true
 
-python3 - "$tmp/scan-bench.json" "$bytes" "$files" "$findings" "$(cat "$tmp/rss")" "$threads" <<'PY'
+python3 - "$tmp/scan-bench.json" "$bytes" "$files" "$findings" "$(tail -n 1 "$tmp/rss")" "$threads" <<'PY'
 import json, sys
 results = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
 size, files, findings, rss, threads = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
