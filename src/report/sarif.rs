@@ -78,13 +78,5 @@ impl Report for Sarif {
 
 /// A relative URI reference for a path: percent-encodes what a URI may not hold.
 fn uri(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for b in path.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/!$&'()*+,;=:@".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    crate::scan::known::percent_encode(path, b"-._~/!$&'()*+,;=:@")
 }

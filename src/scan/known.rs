@@ -23,7 +23,7 @@ pub fn from_document(doc: &Document) -> anyhow::Result<Option<KnownValues>> {
             value.to_string(),
             base64::engine::general_purpose::STANDARD.encode(value),
             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value),
-            percent_encode(value),
+            percent_encode(value, b"-._~"),
         ];
         for form in forms {
             if !patterns.contains(&form) {
@@ -41,11 +41,11 @@ pub fn from_document(doc: &Document) -> anyhow::Result<Option<KnownValues>> {
     Ok(Some(KnownValues { names, automaton }))
 }
 
-/// Percent-encodes everything but RFC 3986 unreserved characters.
-fn percent_encode(value: &str) -> String {
+/// Percent-encodes every byte that is not ASCII alphanumeric or in `safe`.
+pub fn percent_encode(value: &str, safe: &[u8]) -> String {
     let mut out = String::with_capacity(value.len() * 3);
     for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+        if b.is_ascii_alphanumeric() || safe.contains(&b) {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));
