@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod exec;
 pub mod exit;
+pub mod git;
 pub mod prompt;
 pub mod report;
 pub mod scan;

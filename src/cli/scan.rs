@@ -7,13 +7,15 @@ use anyhow::bail;
 
 use super::Global;
 use crate::exit::Exit;
+use crate::git;
 use crate::report::{self, Format};
 use crate::scan::allow::{Baseline, PathAllowlist};
 use crate::scan::config::Config;
 use crate::scan::engine::{KnownValues, Matcher};
 use crate::scan::rules::RuleSet;
-use crate::scan::{known, Outcome, Scan};
+use crate::scan::{is_binary, known, Outcome, Scan, Stats};
 use crate::secrets::{self, identity, SecretsPaths};
+use std::sync::atomic::Ordering;
 
 /// The default baseline file name.
 pub const DEFAULT_BASELINE: &str = ".envshim-baseline.json";
@@ -45,6 +47,14 @@ pub struct ScanArgs {
     /// Do not search for the decrypted values of the secrets file.
     #[arg(long)]
     pub no_known: bool,
+
+    /// Scan what is staged in the git index, reporting only lines the staged change adds.
+    #[arg(long)]
+    pub staged: bool,
+
+    /// With --staged: report findings anywhere in the staged files, not only on added lines.
+    #[arg(long, requires = "staged")]
+    pub all_lines: bool,
 
     /// Worker threads [default: one per core]
     #[arg(long, value_name = "N", default_value_t = 0)]
@@ -130,7 +140,14 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Exit> {
         threads: args.threads,
         progress: progress(global),
     };
-    let mut outcome = scan.walk(&roots);
+    let mut outcome = if args.staged {
+        if !args.paths.is_empty() {
+            bail!("--staged scans the git index; give no paths with it");
+        }
+        staged(&scan, args.all_lines)?
+    } else {
+        scan.walk(&roots)
+    };
     drop(known);
 
     if args.update_baseline {
@@ -161,6 +178,49 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Exit> {
     } else {
         Exit::Problems
     })
+}
+
+/// Scans the staged content: blobs from the index, findings on added lines only.
+fn staged(scan: &Scan, all_lines: bool) -> anyhow::Result<Outcome> {
+    let started = std::time::Instant::now();
+    let stats = Stats::default();
+    let root = git::toplevel(&std::env::current_dir()?)?;
+    let files = git::staged_files(&root)?;
+    let mut findings = Vec::new();
+    if !files.is_empty() {
+        let diff = git::output(
+            &root,
+            &[
+                "diff",
+                "--cached",
+                "-U0",
+                "--no-color",
+                "--no-ext-diff",
+                "--find-renames",
+                "--src-prefix=a/",
+                "--dst-prefix=b/",
+            ],
+        )?;
+        let added = git::added_lines(&diff);
+        let mut blobs = git::BlobReader::start(&root)?;
+        for file in &files {
+            let Some(bytes) = blobs.read(&file.blob, scan.max_file_size)? else {
+                stats.skipped_large.fetch_add(1, Ordering::Relaxed);
+                continue;
+            };
+            if is_binary(&bytes) {
+                stats.skipped_binary.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            let path = String::from_utf8_lossy(&file.path).into_owned();
+            let mut local = Vec::new();
+            scan.scan_buffer(&path, &bytes, &stats, &mut local);
+            let lines = added.get(&file.path);
+            local.retain(|f| all_lines || lines.is_some_and(|l| l.contains(&f.line)));
+            findings.extend(local);
+        }
+    }
+    Ok(scan.outcome(findings, &stats, started))
 }
 
 /// Prints findings to stdout and the summary to stderr.

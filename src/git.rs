@@ -1,0 +1,243 @@
+//! Git plumbing for the scanner: what a commit adds (staged content, commit ranges,
+//! history) and blobs through one long-lived `git cat-file --batch`.
+
+use std::collections::{BTreeSet, HashMap};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+
+use anyhow::{anyhow, bail, Context};
+
+/// Runs git with `args` in `dir` and returns stdout; errors carry git's message.
+pub fn output(dir: &Path, args: &[&str]) -> anyhow::Result<Vec<u8>> {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .context("cannot run git; is it installed?")?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        bail!("git {} failed: {}", args.join(" "), err.trim());
+    }
+    Ok(out.stdout)
+}
+
+/// The repository's top-level directory.
+pub fn toplevel(dir: &Path) -> anyhow::Result<std::path::PathBuf> {
+    let out = output(dir, &["rev-parse", "--show-toplevel"])
+        .map_err(|_| anyhow!("{} is not inside a git repository", dir.display()))?;
+    Ok(std::path::PathBuf::from(
+        String::from_utf8_lossy(&out).trim(),
+    ))
+}
+
+/// Undoes git's C-style quoting of unusual paths (`"a\tb\303\251"`).
+pub fn unquote(raw: &[u8]) -> Vec<u8> {
+    if raw.len() < 2 || raw[0] != b'"' || raw[raw.len() - 1] != b'"' {
+        return raw.to_vec();
+    }
+    let inner = &raw[1..raw.len() - 1];
+    let mut out = Vec::with_capacity(inner.len());
+    let mut i = 0;
+    while i < inner.len() {
+        if inner[i] != b'\\' || i + 1 >= inner.len() {
+            out.push(inner[i]);
+            i += 1;
+            continue;
+        }
+        let c = inner[i + 1];
+        match c {
+            b'n' => out.push(b'\n'),
+            b't' => out.push(b'\t'),
+            b'r' => out.push(b'\r'),
+            b'a' => out.push(7),
+            b'b' => out.push(8),
+            b'f' => out.push(12),
+            b'v' => out.push(11),
+            b'0'..=b'7' if i + 4 <= inner.len() => {
+                let digits = &inner[i + 1..i + 4];
+                let value = digits.iter().try_fold(0u32, |acc, d| {
+                    (b'0'..=b'7')
+                        .contains(d)
+                        .then(|| acc * 8 + u32::from(d - b'0'))
+                });
+                match value {
+                    Some(v) if v <= 255 => {
+                        out.push(v as u8);
+                        i += 4;
+                        continue;
+                    }
+                    _ => out.push(c),
+                }
+            }
+            other => out.push(other),
+        }
+        i += 2;
+    }
+    out
+}
+
+/// Lines added per path (new side), parsed from `git diff -U0` output.
+pub fn added_lines(diff: &[u8]) -> HashMap<Vec<u8>, BTreeSet<usize>> {
+    let mut added: HashMap<Vec<u8>, BTreeSet<usize>> = HashMap::new();
+    let mut current: Option<Vec<u8>> = None;
+    for line in diff.split(|&b| b == b'\n') {
+        if let Some(rest) = line.strip_prefix(b"+++ ") {
+            // Git ends the name with a tab when it contains a space.
+            let rest = rest.strip_suffix(b"\t").unwrap_or(rest);
+            current = if rest == b"/dev/null" {
+                None
+            } else {
+                let path = unquote(rest);
+                Some(path.strip_prefix(b"b/").map(<[u8]>::to_vec).unwrap_or(path))
+            };
+        } else if let Some(rest) = line.strip_prefix(b"@@ ") {
+            // @@ -a[,b] +c[,d] @@
+            let Some(plus) = rest.split(|&b| b == b' ').find(|p| p.starts_with(b"+")) else {
+                continue;
+            };
+            let text = String::from_utf8_lossy(&plus[1..]);
+            let mut parts = text.split(',');
+            let start: usize = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+            let count: usize = parts.next().and_then(|s| s.parse().ok()).unwrap_or(1);
+            if let Some(path) = &current {
+                let set = added.entry(path.clone()).or_default();
+                set.extend(start..start + count);
+            }
+        }
+    }
+    added
+}
+
+/// A staged file: its path (bytes, as git stores it) and blob id.
+#[derive(Debug, Clone)]
+pub struct StagedFile {
+    /// Path relative to the repository root.
+    pub path: Vec<u8>,
+    /// The blob's object id.
+    pub blob: String,
+}
+
+/// Files in the index that the staged change adds or modifies (not deletions, not
+/// submodules).
+pub fn staged_files(root: &Path) -> anyhow::Result<Vec<StagedFile>> {
+    let names = output(
+        root,
+        &[
+            "diff",
+            "--cached",
+            "--name-only",
+            "-z",
+            "--find-renames",
+            "--diff-filter=ACMRT",
+        ],
+    )?;
+    let wanted: BTreeSet<&[u8]> = names.split(|&b| b == 0).filter(|p| !p.is_empty()).collect();
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let listing = output(root, &["ls-files", "-s", "-z"])?;
+    let mut files = Vec::new();
+    for record in listing.split(|&b| b == 0).filter(|r| !r.is_empty()) {
+        // "<mode> <sha> <stage>\t<path>"
+        let Some(tab) = record.iter().position(|&b| b == b'\t') else {
+            continue;
+        };
+        let (meta, path) = (&record[..tab], &record[tab + 1..]);
+        let meta = String::from_utf8_lossy(meta);
+        let mut fields = meta.split(' ');
+        let mode = fields.next().unwrap_or("");
+        let blob = fields.next().unwrap_or("").to_string();
+        if mode == "160000" || !wanted.contains(path) {
+            continue;
+        }
+        files.push(StagedFile {
+            path: path.to_vec(),
+            blob,
+        });
+    }
+    Ok(files)
+}
+
+/// One `git cat-file --batch` process serving blobs by id.
+pub struct BlobReader {
+    child: Child,
+    input: ChildStdin,
+    output: BufReader<ChildStdout>,
+}
+
+impl BlobReader {
+    /// Starts the process in `root`.
+    pub fn start(root: &Path) -> anyhow::Result<Self> {
+        let mut child = Command::new("git")
+            .args(["cat-file", "--batch"])
+            .current_dir(root)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("cannot run git cat-file")?;
+        let input = child.stdin.take().context("git cat-file has no stdin")?;
+        let output = BufReader::new(child.stdout.take().context("git cat-file has no stdout")?);
+        Ok(BlobReader {
+            child,
+            input,
+            output,
+        })
+    }
+
+    /// Reads a blob; `limit` skips (returns None for) larger ones without keeping them.
+    pub fn read(&mut self, id: &str, limit: u64) -> anyhow::Result<Option<Vec<u8>>> {
+        writeln!(self.input, "{id}")?;
+        self.input.flush()?;
+        let mut header = String::new();
+        self.output.read_line(&mut header)?;
+        let mut parts = header.split_whitespace();
+        let (_, kind, size) = (parts.next(), parts.next(), parts.next());
+        if kind != Some("blob") {
+            bail!("git cat-file: {} is not a blob", id);
+        }
+        let size: u64 = size
+            .and_then(|s| s.parse().ok())
+            .context("git cat-file: bad header")?;
+        let mut content = Vec::new();
+        let keep = size <= limit;
+        if keep {
+            content.resize(size as usize, 0);
+            self.output.read_exact(&mut content)?;
+        } else {
+            std::io::copy(&mut (&mut self.output).take(size), &mut std::io::sink())?;
+        }
+        let mut newline = [0u8; 1];
+        self.output.read_exact(&mut newline)?;
+        Ok(keep.then_some(content))
+    }
+}
+
+impl Drop for BlobReader {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unquotes_git_paths() {
+        assert_eq!(unquote(b"plain.txt"), b"plain.txt");
+        assert_eq!(unquote(b"\"a\\tb\\nc\\\"d\\\\e\""), b"a\tb\nc\"d\\e");
+        assert_eq!(unquote(b"\"caf\\303\\251\""), "café".as_bytes());
+    }
+
+    #[test]
+    fn parses_added_lines() {
+        let diff = b"diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1,0 +2,3 @@\n+a\n+b\n+c\n@@ -9 +12 @@\n-old\n+new\ndiff --git a/y b/y\n+++ /dev/null\n@@ -1 +0,0 @@\n";
+        let added = added_lines(diff);
+        assert_eq!(added[&b"x".to_vec()], [2, 3, 4, 12].into_iter().collect());
+        assert_eq!(added.len(), 1);
+    }
+}
