@@ -8,6 +8,9 @@ use crate::util::*;
 fn a_fresh_project_is_healthy() {
     let p = Project::initialized();
     p.set("A", "1", &[]).ok();
+    let r = p.run(["doctor"]).code(1);
+    assert!(r.stdout.contains("envshim hook install"), "{r:?}");
+    p.run(["hook", "install"]).ok();
     let r = p.run(["doctor"]).ok();
     assert!(r.stdout.contains("no problems found"), "{r:?}");
     assert!(!r.stdout.contains("FAIL"), "{r:?}");
@@ -16,6 +19,7 @@ fn a_fresh_project_is_healthy() {
 #[test]
 fn problems_are_named_with_their_fix() {
     let p = Project::initialized();
+    p.run(["hook", "install"]).ok();
     p.set("A", "secret-value-1", &[]).ok();
     // An example that drifted.
     p.write(".env.secrets.example", "# [runtime]\n");
@@ -51,6 +55,7 @@ fn problems_are_named_with_their_fix() {
 #[test]
 fn identity_and_file_problems() {
     let p = Project::initialized();
+    p.run(["hook", "install"]).ok();
     set_mode(&p.default_identity_path(), 0o644);
     let r = p.run(["doctor"]).code(1);
     assert!(r.stdout.contains("chmod 600"), "{r:?}");

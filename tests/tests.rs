@@ -6,6 +6,7 @@ mod doctor;
 mod edit;
 mod exec;
 mod faults;
+mod git;
 mod identity;
 mod init_keygen;
 mod interop;

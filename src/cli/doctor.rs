@@ -236,10 +236,16 @@ fn check_git(report: &mut Report, paths: &SecretsPaths) {
 
     let hook = git(&dir, &["rev-parse", "--git-path", "hooks/pre-commit"])
         .map(|p| dir.join(String::from_utf8_lossy(&p).trim()));
+    let framework = std::fs::read_to_string(top.join(".pre-commit-config.yaml"))
+        .is_ok_and(|text| text.contains("envshim"));
     match hook.and_then(|h| std::fs::read_to_string(h).ok()) {
-        Some(text) if text.contains("envshim") => report.ok("the envshim pre-commit hook is installed"),
-        _ => report.note(
-            "no envshim pre-commit hook: it arrives with the scanner (`envshim hook install`), not yet released",
+        Some(text) if text.contains("envshim") => {
+            report.ok("the envshim pre-commit hook is installed")
+        }
+        _ if framework => report.ok("the envshim hook is configured in .pre-commit-config.yaml"),
+        _ => report.fail(
+            "the envshim pre-commit hook is not installed",
+            "`envshim hook install` (or use the pre-commit framework: .pre-commit-hooks.yaml)",
         ),
     }
 

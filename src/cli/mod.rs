@@ -4,6 +4,7 @@
 mod doctor;
 mod edit;
 mod exec;
+mod hook;
 mod init;
 mod keygen;
 mod list;
@@ -152,6 +153,14 @@ Suppress a finding that is not a secret with `envshim:allow` on its line or the 
 before; allowlist paths and add rules in envshim.toml ([scan] section).")]
     Scan(scan::ScanArgs),
 
+    /// Install or remove the git pre-commit hook that runs `envshim scan --staged`.
+    #[command(after_help = "\
+Examples:
+  envshim hook install            honours core.hooksPath; safe to run twice
+  envshim hook install --force    replace a different pre-commit hook
+  envshim hook uninstall          removes it only if it is envshim's")]
+    Hook(hook::HookArgs),
+
     /// Check the set-up and explain how to fix what is wrong (exit 1 if anything is).
     #[command(after_help = "\
 Examples:
@@ -235,6 +244,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Recipients(args) => recipients::run(&global, args),
         Command::Doctor(args) => doctor::run(&global, args),
         Command::Scan(args) => scan::run(&global, args),
+        Command::Hook(args) => hook::run(&global, args),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

@@ -1,0 +1,218 @@
+//! Git integration: `scan --staged` and the pre-commit hook, in real repositories.
+
+use std::fs;
+use std::process::Command;
+
+use crate::util::*;
+
+fn token() -> String {
+    format!("{}{}", "ghp_", "Zq8rT1mWc4Lp0Vx7Hn2Kd9Bf6Sj3Ya5Ge8Ru")
+}
+
+fn git(p: &Project, args: &[&str]) -> Run {
+    git_with(p, args, BIN)
+}
+
+/// Runs git with `ENVSHIM` (the binary the hook calls) set to `envshim`.
+fn git_with(p: &Project, args: &[&str], envshim: &str) -> Run {
+    Command::new("git")
+        .args(args)
+        .current_dir(&p.root)
+        .env("ENVSHIM", envshim)
+        .env("HOME", &p.home)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
+        .output()
+        .unwrap()
+        .into()
+}
+
+fn staged_paths(p: &Project, extra: &[&str]) -> (Run, Vec<(String, usize)>) {
+    let mut args = vec!["scan", "--staged", "--no-known", "--format", "json"];
+    args.extend_from_slice(extra);
+    let r = p.run(&args);
+    let v: serde_json::Value =
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {r:?}"));
+    let found = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap() as usize,
+            )
+        })
+        .collect();
+    (r, found)
+}
+
+#[test]
+fn staged_scans_the_index_and_only_added_lines() {
+    let p = Project::new();
+    let t = token();
+    // First commit (no HEAD yet): everything staged is new.
+    p.write("a.py", format!("x = 1\nT = '{t}'\n"));
+    git(&p, &["add", "a.py"]).ok();
+    let (r, found) = staged_paths(&p, &[]);
+    r.code(1);
+    assert_eq!(found, vec![("a.py".into(), 2)]);
+    git(&p, &["commit", "-q", "--no-verify", "-m", "one"]).ok();
+
+    // A change elsewhere in the file does not re-report the old secret...
+    p.write("a.py", format!("x = 2\nT = '{t}'\n"));
+    git(&p, &["add", "a.py"]).ok();
+    let (r, found) = staged_paths(&p, &[]);
+    r.ok();
+    assert!(found.is_empty());
+    // ...unless asked for whole files.
+    let (r, found) = staged_paths(&p, &["--all-lines"]);
+    r.code(1);
+    assert_eq!(found, vec![("a.py".into(), 2)]);
+
+    // The index, not the working tree: an unstaged secret is not this commit's.
+    p.write("b.py", format!("T = '{t}'\n"));
+    let (r, _) = staged_paths(&p, &[]);
+    r.ok();
+    // Staged, then removed from the working tree: still in the commit.
+    git(&p, &["add", "b.py"]).ok();
+    fs::remove_file(p.path("b.py")).unwrap();
+    let (r, found) = staged_paths(&p, &[]);
+    r.code(1);
+    assert_eq!(found, vec![("b.py".into(), 1)]);
+    git(&p, &["commit", "-q", "--no-verify", "-m", "two"]).ok();
+}
+
+#[test]
+fn renames_deletions_binaries_odd_paths_and_submodules() {
+    let p = Project::new();
+    let t = token();
+    p.write("old/name.py", format!("T = '{t}'\n"));
+    p.write("gone.txt", format!("T = '{t}'\n"));
+    git(&p, &["add", "-A"]).ok();
+    git(&p, &["commit", "-q", "--no-verify", "-m", "base"]).ok();
+    // A pure rename and a deletion add no lines.
+    git(&p, &["mv", "old/name.py", "new-name.py"]).ok();
+    git(&p, &["rm", "-q", "gone.txt"]).ok();
+    let (r, found) = staged_paths(&p, &[]);
+    r.ok();
+    assert!(found.is_empty());
+    // Binary blobs are skipped; odd names are reported as they are.
+    let mut blob = b"\x00\x01binary ".to_vec();
+    blob.extend_from_slice(t.as_bytes());
+    p.write("image.bin", blob);
+    p.write("dir with space/ca\u{e9}.txt", format!("t = {t}\n"));
+    p.write("line\nbreak.txt", format!("t = {t}\n"));
+    git(&p, &["add", "-A"]).ok();
+    // A submodule entry (gitlink) is skipped, not read as a blob.
+    let sub = Project::new();
+    sub.write("x", "1\n");
+    git(&sub, &["add", "x"]).ok();
+    git(&sub, &["commit", "-q", "--no-verify", "-m", "sub"]).ok();
+    let head =
+        String::from_utf8(git(&sub, &["rev-parse", "HEAD"]).ok().stdout.into_bytes()).unwrap();
+    git(
+        &p,
+        &[
+            "update-index",
+            "--add",
+            "--cacheinfo",
+            &format!("160000,{},vendor/sub", head.trim()),
+        ],
+    )
+    .ok();
+    let (r, mut found) = staged_paths(&p, &[]);
+    let r = r.code(1);
+    found.sort();
+    assert_eq!(
+        found,
+        vec![
+            ("dir with space/ca\u{e9}.txt".into(), 1),
+            ("line\nbreak.txt".into(), 1)
+        ],
+        "{r:?}"
+    );
+    assert!(r.stderr.contains("1 skipped"), "{r:?}");
+}
+
+#[test]
+fn hook_install_is_idempotent_respects_hooks_path_and_other_hooks() {
+    let p = Project::new();
+    p.run(["hook", "install"]).ok().stderr_has(&["installed"]);
+    let hook = p.path(".git/hooks/pre-commit");
+    assert_eq!(mode_of(&hook) & 0o111, 0o111);
+    assert_eq!(
+        fs::read(&hook).unwrap(),
+        fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/hooks/pre-commit")).unwrap()
+    );
+    p.run(["hook", "install"])
+        .ok()
+        .stderr_has(&["already installed"]);
+    p.run(["hook", "uninstall"]).ok();
+    assert!(!hook.exists());
+
+    // Someone else's hook is never replaced silently, nor removed.
+    fs::write(&hook, "#!/bin/sh\necho theirs\n").unwrap();
+    p.run(["hook", "install"])
+        .code(2)
+        .clean_error()
+        .stderr_has(&["--force"]);
+    assert_eq!(
+        fs::read_to_string(&hook).unwrap(),
+        "#!/bin/sh\necho theirs\n"
+    );
+    p.run(["hook", "uninstall"]).code(2).clean_error();
+    assert!(hook.exists());
+    p.run(["hook", "install", "--force"]).ok();
+    assert!(fs::read_to_string(&hook).unwrap().contains("scan --staged"));
+
+    // core.hooksPath is honoured.
+    let q = Project::new();
+    git(&q, &["config", "core.hooksPath", "githooks"]).ok();
+    q.run(["hook", "install"]).ok();
+    assert!(q.path("githooks/pre-commit").exists());
+    assert!(!q.path(".git/hooks/pre-commit").exists());
+}
+
+#[test]
+fn the_hook_blocks_a_commit_with_a_secret_and_explains_the_ways_out() {
+    let p = Project::new();
+    p.run(["hook", "install"]).ok();
+    p.write("clean.py", "x = 1\n");
+    git(&p, &["add", "clean.py"]).ok();
+    git(&p, &["commit", "-q", "-m", "clean"]).ok();
+    p.write("leak.py", format!("T = '{}'\n", token()));
+    git(&p, &["add", "leak.py"]).ok();
+    let r = git(&p, &["commit", "-q", "-m", "leak"]);
+    let r = r.code(1).never_shows(&token());
+    for expected in [
+        "leak.py:1:6",
+        "github-pat-classic",
+        "ghp_…(40 chars)",
+        "rotate",
+        "envshim set NAME",
+        "envshim:allow",
+        "git commit --no-verify",
+    ] {
+        assert!(
+            r.stderr.contains(expected) || r.stdout.contains(expected),
+            "lacks {expected:?}:\n{r:?}"
+        );
+    }
+    assert!(git(&p, &["log", "--oneline"]).ok().stdout.lines().count() == 1);
+    // Fails closed when envshim is missing.
+    let r = git_with(&p, &["commit", "-q", "-m", "leak"], "/nonexistent/envshim").code(1);
+    assert!(
+        r.stderr.contains("not installed") && r.stderr.contains("--no-verify"),
+        "{r:?}"
+    );
+    // Allowed inline: the commit goes through.
+    p.write(
+        "leak.py",
+        format!("T = '{}'  # envshim:allow test fixture\n", token()),
+    );
+    git(&p, &["add", "leak.py"]).ok();
+    git(&p, &["commit", "-q", "-m", "allowed"]).ok();
+}
