@@ -82,7 +82,24 @@ pub fn unquote(raw: &[u8]) -> Vec<u8> {
 pub fn added_lines(diff: &[u8]) -> HashMap<Vec<u8>, BTreeSet<usize>> {
     let mut added: HashMap<Vec<u8>, BTreeSet<usize>> = HashMap::new();
     let mut current: Option<Vec<u8>> = None;
+    let (mut old_left, mut new_left, mut next_line) = (0usize, 0usize, 0usize);
     for line in diff.split(|&b| b == b'\n') {
+        // Inside a hunk every line is content, even one that looks like a header.
+        if old_left > 0 || new_left > 0 {
+            match line.first() {
+                Some(b'+') => {
+                    if let Some(path) = &current {
+                        added.entry(path.clone()).or_default().insert(next_line);
+                    }
+                    next_line += 1;
+                    new_left -= 1.min(new_left);
+                }
+                Some(b'-') => old_left -= 1.min(old_left),
+                Some(b'\\') => {}
+                _ => (old_left, new_left) = (0, 0),
+            }
+            continue;
+        }
         if let Some(rest) = line.strip_prefix(b"+++ ") {
             // Git ends the name with a tab when it contains a space.
             let rest = rest.strip_suffix(b"\t").unwrap_or(rest);
@@ -93,21 +110,33 @@ pub fn added_lines(diff: &[u8]) -> HashMap<Vec<u8>, BTreeSet<usize>> {
                 Some(path.strip_prefix(b"b/").map(<[u8]>::to_vec).unwrap_or(path))
             };
         } else if let Some(rest) = line.strip_prefix(b"@@ ") {
-            // @@ -a[,b] +c[,d] @@
-            let Some(plus) = rest.split(|&b| b == b' ').find(|p| p.starts_with(b"+")) else {
-                continue;
-            };
-            let text = String::from_utf8_lossy(&plus[1..]);
-            let mut parts = text.split(',');
-            let start: usize = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
-            let count: usize = parts.next().and_then(|s| s.parse().ok()).unwrap_or(1);
-            if let Some(path) = &current {
-                let set = added.entry(path.clone()).or_default();
-                set.extend(start..start + count);
-            }
+            let (old, new) = hunk_ranges(rest);
+            (next_line, old_left, new_left) = (new.0, old.1, new.1);
         }
     }
     added
+}
+
+/// The `(start, count)` of the old and new side of a hunk header's `-a,b +c,d`.
+fn hunk_ranges(header: &[u8]) -> ((usize, usize), (usize, usize)) {
+    let text = String::from_utf8_lossy(header);
+    let mut old = (0, 0);
+    let mut new = (0, 0);
+    for part in text.split(' ').take_while(|p| *p != "@@") {
+        let (side, rest) = match part.as_bytes().first() {
+            Some(b'-') => (&mut old, &part[1..]),
+            Some(b'+') => (&mut new, &part[1..]),
+            _ => continue,
+        };
+        let mut numbers = rest.split(',');
+        let start = numbers.next().and_then(|n| n.parse().ok()).unwrap_or(0);
+        let count = numbers
+            .next()
+            .map_or(Some(1), |n| n.parse().ok())
+            .unwrap_or(1);
+        *side = (start, count);
+    }
+    (old, new)
 }
 
 /// A staged file: its path (bytes, as git stores it) and blob id.
@@ -235,9 +264,127 @@ mod tests {
 
     #[test]
     fn parses_added_lines() {
-        let diff = b"diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1,0 +2,3 @@\n+a\n+b\n+c\n@@ -9 +12 @@\n-old\n+new\ndiff --git a/y b/y\n+++ /dev/null\n@@ -1 +0,0 @@\n";
+        let diff = b"diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1,0 +2,3 @@\n+a\n+++ looks like a header\n+c\n@@ -9 +12 @@ fn f(-1, +2)\n-old\n+new\ndiff --git a/y b/y\n--- a/y\n+++ /dev/null\n@@ -1 +0,0 @@\n-gone\n";
         let added = added_lines(diff);
         assert_eq!(added[&b"x".to_vec()], [2, 3, 4, 12].into_iter().collect());
         assert_eq!(added.len(), 1);
     }
+}
+
+/// The lines one commit adds to one file, joined, with their line numbers.
+#[derive(Debug, Default)]
+pub struct AddedChunk {
+    /// Full commit id.
+    pub commit: String,
+    /// Path (as git prints it, unquoted).
+    pub path: Vec<u8>,
+    /// The added lines, each ending in `\n`.
+    pub text: Vec<u8>,
+    /// For each line of `text`, its line number in the file at that commit.
+    pub lines: Vec<usize>,
+}
+
+/// Streams `git log -p -U0` for `revisions` and calls `chunk` for each (commit, file)
+/// with the lines it adds. Memory holds one chunk at a time (plus what `chunk` keeps).
+pub fn for_each_added_chunk(
+    root: &Path,
+    revisions: &[&str],
+    mut chunk: impl FnMut(AddedChunk),
+) -> anyhow::Result<()> {
+    let mut child = Command::new("git")
+        .args([
+            "-c",
+            "core.quotePath=true",
+            "log",
+            "--no-color",
+            "--no-ext-diff",
+            "--find-renames",
+            "-U0",
+            "-p",
+            "--format=%x00commit %H",
+            "--src-prefix=a/",
+            "--dst-prefix=b/",
+        ])
+        .args(revisions)
+        .arg("--")
+        .current_dir(root)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("cannot run git log")?;
+    let stdout = child.stdout.take().context("git log has no stdout")?;
+    let mut reader = BufReader::with_capacity(1 << 16, stdout);
+    let mut current = AddedChunk::default();
+    let mut next_line = 0usize;
+    let (mut old_left, mut new_left) = (0usize, 0usize);
+    let mut line = Vec::new();
+    let flush = |current: &mut AddedChunk, chunk: &mut dyn FnMut(AddedChunk)| {
+        if !current.text.is_empty() {
+            let commit = current.commit.clone();
+            let done = std::mem::take(current);
+            current.commit = commit;
+            chunk(done);
+        } else {
+            current.text.clear();
+            current.lines.clear();
+        }
+    };
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 {
+            break;
+        }
+        let text = line.strip_suffix(b"\n").unwrap_or(&line);
+        // Inside a hunk, lines are content even when they look like headers
+        // (an added line "++ x" prints as "+++ x").
+        if old_left > 0 || new_left > 0 {
+            match text.first() {
+                Some(b'+') => {
+                    if !current.path.is_empty() {
+                        current.text.extend_from_slice(&text[1..]);
+                        current.text.push(b'\n');
+                        current.lines.push(next_line);
+                    }
+                    next_line += 1;
+                    new_left = new_left.saturating_sub(1);
+                }
+                Some(b'-') => old_left = old_left.saturating_sub(1),
+                Some(b'\\') => {}
+                _ => {
+                    old_left = 0;
+                    new_left = 0;
+                }
+            }
+            continue;
+        }
+        if let Some(id) = text.strip_prefix(b"\0commit ") {
+            flush(&mut current, &mut chunk);
+            current.commit = String::from_utf8_lossy(id).into_owned();
+            current.path.clear();
+        } else if let Some(rest) = text.strip_prefix(b"+++ ") {
+            flush(&mut current, &mut chunk);
+            let rest = rest.strip_suffix(b"\t").unwrap_or(rest);
+            let path = unquote(rest);
+            current.path = path.strip_prefix(b"b/").map(<[u8]>::to_vec).unwrap_or(path);
+        } else if let Some(rest) = text.strip_prefix(b"@@ ") {
+            let (old, new) = hunk_ranges(rest);
+            next_line = new.0;
+            old_left = old.1;
+            new_left = new.1;
+        } else if text.starts_with(b"diff --git ") {
+            flush(&mut current, &mut chunk);
+            current.path.clear();
+        }
+    }
+    flush(&mut current, &mut chunk);
+    let status = child.wait()?;
+    if !status.success() {
+        let mut err = String::new();
+        if let Some(mut e) = child.stderr.take() {
+            let _ = e.read_to_string(&mut err);
+        }
+        bail!("git log {} failed: {}", revisions.join(" "), err.trim());
+    }
+    Ok(())
 }

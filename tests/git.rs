@@ -216,3 +216,124 @@ fn the_hook_blocks_a_commit_with_a_secret_and_explains_the_ways_out() {
     git(&p, &["add", "leak.py"]).ok();
     git(&p, &["commit", "-q", "-m", "allowed"]).ok();
 }
+
+fn head(p: &Project) -> String {
+    git(p, &["rev-parse", "HEAD"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string()
+}
+
+fn commit_findings(p: &Project, args: &[&str]) -> (Run, Vec<(String, usize, String)>) {
+    let mut all = vec!["scan", "--no-known", "--format", "json"];
+    all.extend_from_slice(args);
+    let r = p.run(&all);
+    let v: serde_json::Value =
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {r:?}"));
+    let mut found: Vec<(String, usize, String)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap() as usize,
+                f["commit"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    found.sort();
+    (r, found)
+}
+
+#[test]
+fn range_and_history_name_the_commit_that_added_each_secret() {
+    let p = Project::new();
+    let t = token();
+    let stripe = format!("{}{}", "sk_live_", "51Hq7TzW2mK9pLx4Nv8Rc3Bd6Fj1Sg5Yt0Ua");
+    p.write("a.py", "x = 1\n");
+    git(&p, &["add", "-A"]).ok();
+    git(&p, &["commit", "-q", "--no-verify", "-m", "base"]).ok();
+    let base = head(&p);
+    p.write("a.py", format!("x = 1\n\nT = '{t}'\n"));
+    git(&p, &["commit", "-q", "--no-verify", "-am", "adds a token"]).ok();
+    let c1 = head(&p);
+    // A line that starts with "++ " prints as "+++ " in the diff: still content.
+    p.write("b.txt", format!("++ {stripe}\n"));
+    git(&p, &["add", "b.txt"]).ok();
+    git(&p, &["commit", "-q", "--no-verify", "-m", "adds a key"]).ok();
+    let c2 = head(&p);
+    p.write("a.py", format!("x = 2\n\nT = '{t}'\n"));
+    git(&p, &["commit", "-q", "--no-verify", "-am", "touches a.py"]).ok();
+
+    let (r, found) = commit_findings(&p, &["--range", &format!("{c1}..HEAD")]);
+    r.code(1);
+    assert_eq!(found, vec![("b.txt".into(), 1, c2.clone())]);
+    let (r, found) = commit_findings(&p, &["--range", &format!("{base}..HEAD")]);
+    r.code(1);
+    assert_eq!(
+        found,
+        vec![
+            ("a.py".into(), 3, c1.clone()),
+            ("b.txt".into(), 1, c2.clone())
+        ]
+    );
+
+    // History covers every ref, including a branch that is not checked out.
+    git(&p, &["checkout", "-q", "-b", "side", &base]).ok();
+    p.write(
+        "side.cfg",
+        format!(
+            "url = postgres://app:{}@db.internal/app\n",
+            "Vx7qT2mK9pLz4Wn8"
+        ),
+    );
+    git(&p, &["add", "side.cfg"]).ok();
+    git(&p, &["commit", "-q", "--no-verify", "-m", "side"]).ok();
+    let side = head(&p);
+    git(&p, &["checkout", "-q", "-"]).ok();
+    let (r, found) = commit_findings(&p, &["--history"]);
+    r.code(1);
+    assert_eq!(
+        found,
+        vec![
+            ("a.py".into(), 3, c1),
+            ("b.txt".into(), 1, c2),
+            ("side.cfg".into(), 1, side)
+        ]
+    );
+    p.run(["scan", "--range", "nope..HEAD"])
+        .code(2)
+        .clean_error();
+}
+
+#[test]
+fn baselines_survive_rebases_and_squashes() {
+    let p = Project::new();
+    let t = token();
+    p.write("a.py", format!("T = '{t}'\n"));
+    git(&p, &["add", "-A"]).ok();
+    git(&p, &["commit", "-q", "--no-verify", "-m", "one"]).ok();
+    p.write("b.py", "y = 2\n");
+    git(&p, &["add", "-A"]).ok();
+    git(&p, &["commit", "-q", "--no-verify", "-m", "two"]).ok();
+    p.run(["scan", "--history", "--no-known", "--update-baseline"])
+        .ok();
+    // Squash everything into a new root commit: new SHAs, same content.
+    let tree = git(&p, &["write-tree"]).ok().stdout.trim().to_string();
+    let squashed = git(&p, &["commit-tree", &tree, "-m", "squashed"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    git(&p, &["reset", "-q", "--hard", &squashed]).ok();
+    git(&p, &["reflog", "expire", "--expire=now", "--all"]).ok();
+    git(&p, &["gc", "-q", "--prune=now"]).ok();
+    let (r, found) = commit_findings(&p, &["--history", "--baseline", ".envshim-baseline.json"]);
+    r.ok();
+    assert!(found.is_empty());
+    // The same secret in the working tree matches the same baseline entry.
+    let (r, _) = commit_findings(&p, &["--baseline", ".envshim-baseline.json", "a.py"]);
+    r.ok();
+}

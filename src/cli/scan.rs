@@ -49,8 +49,16 @@ pub struct ScanArgs {
     pub no_known: bool,
 
     /// Scan what is staged in the git index, reporting only lines the staged change adds.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["range", "history"])]
     pub staged: bool,
+
+    /// Scan the lines added by each commit in a range (A..B); findings name their commit.
+    #[arg(long, value_name = "A..B", conflicts_with = "history")]
+    pub range: Option<String>,
+
+    /// Scan the lines added by every commit reachable from any ref.
+    #[arg(long)]
+    pub history: bool,
 
     /// With --staged: report findings anywhere in the staged files, not only on added lines.
     #[arg(long, requires = "staged")]
@@ -145,6 +153,15 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Exit> {
             bail!("--staged scans the git index; give no paths with it");
         }
         staged(&scan, args.all_lines)?
+    } else if args.range.is_some() || args.history {
+        if !args.paths.is_empty() {
+            bail!("--range and --history scan commits; give no paths with them");
+        }
+        let revisions: Vec<&str> = match &args.range {
+            Some(range) => vec![range.as_str()],
+            None => vec!["--all"],
+        };
+        commits(&scan, &revisions, args.threads)?
     } else {
         scan.walk(&roots)
     };
@@ -214,12 +231,65 @@ fn staged(scan: &Scan, all_lines: bool) -> anyhow::Result<Outcome> {
             }
             let path = String::from_utf8_lossy(&file.path).into_owned();
             let mut local = Vec::new();
-            scan.scan_buffer(&path, &bytes, &stats, &mut local);
+            scan.scan_buffer(&path, &bytes, true, &stats, &mut local);
             let lines = added.get(&file.path);
             local.retain(|f| all_lines || lines.is_some_and(|l| l.contains(&f.line)));
             findings.extend(local);
         }
     }
+    Ok(scan.outcome(findings, &stats, started))
+}
+
+/// Scans the lines each commit adds, streaming `git log -p` to worker threads.
+fn commits(scan: &Scan, revisions: &[&str], threads: usize) -> anyhow::Result<Outcome> {
+    let started = std::time::Instant::now();
+    let stats = Stats::default();
+    let root = git::toplevel(&std::env::current_dir()?)?;
+    let workers = if threads == 0 {
+        std::thread::available_parallelism().map_or(2, |n| n.get())
+    } else {
+        threads
+    };
+    // A bounded queue keeps memory flat however long the history is.
+    let (send, receive) = std::sync::mpsc::sync_channel::<git::AddedChunk>(workers * 16);
+    let receive = std::sync::Mutex::new(receive);
+    let findings = std::sync::Mutex::new(Vec::new());
+    let result = std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| loop {
+                let next = receive.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                let Ok(chunk) = next else { break };
+                let path = String::from_utf8_lossy(&chunk.path).into_owned();
+                if chunk.text.len() as u64 > scan.max_file_size {
+                    stats.skipped_large.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                let mut local = Vec::new();
+                scan.scan_buffer(&path, &chunk.text, false, &stats, &mut local);
+                for finding in &mut local {
+                    finding.line = chunk
+                        .lines
+                        .get(finding.line - 1)
+                        .copied()
+                        .unwrap_or(finding.line);
+                    finding.commit = Some(chunk.commit.clone());
+                }
+                if !local.is_empty() {
+                    findings
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .extend(local);
+                }
+            });
+        }
+        let result = git::for_each_added_chunk(&root, revisions, |chunk| {
+            let _ = send.send(chunk);
+        });
+        drop(send);
+        result
+    });
+    result?;
+    let findings = findings.into_inner().unwrap_or_else(|p| p.into_inner());
     Ok(scan.outcome(findings, &stats, started))
 }
 

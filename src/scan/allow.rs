@@ -113,7 +113,7 @@ const SSH_KEY_NAMES: &[&str] = &[
 
 /// Findings about the file itself: an unencrypted secrets file, SSH private key files,
 /// dotenvx's `.env.keys`.
-pub fn file_level(path: &str, bytes: &[u8], out: &mut Vec<Finding>) {
+pub fn file_level(path: &str, bytes: &[u8], whole: bool, out: &mut Vec<Finding>) {
     let name = path.rsplit('/').next().unwrap_or(path);
     let mut report = |rule: &str, description: &str| {
         // The "secret" of a file-level finding is the file itself: fingerprint its content.
@@ -122,7 +122,11 @@ pub fn file_level(path: &str, bytes: &[u8], out: &mut Vec<Finding>) {
         finding.redacted = format!("(whole file, {} bytes)", bytes.len());
         out.push(finding);
     };
-    if name.ends_with(".env.secrets") && !bytes.trim_ascii().is_empty() && !looks_encrypted(bytes) {
+    if whole
+        && name.ends_with(".env.secrets")
+        && !bytes.trim_ascii().is_empty()
+        && !looks_encrypted(bytes)
+    {
         report(
             "unencrypted-secrets-file",
             "An envshim secrets file that is not encrypted (run `envshim import` on it)",

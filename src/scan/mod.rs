@@ -164,19 +164,28 @@ pub fn display_path(path: &Path) -> String {
 }
 
 impl Scan<'_> {
-    /// Scans one buffer that stands for `path` (used by the git modes too).
-    pub fn scan_buffer(&self, path: &str, bytes: &[u8], stats: &Stats, out: &mut Vec<Finding>) {
+    /// Scans one buffer that stands for `path` (used by the git modes too). A buffer of
+    /// only the lines a commit added is not `whole`: file-level checks that look at the
+    /// whole content (is this secrets file encrypted?) are skipped for it.
+    pub fn scan_buffer(
+        &self,
+        path: &str,
+        bytes: &[u8],
+        whole: bool,
+        stats: &Stats,
+        out: &mut Vec<Finding>,
+    ) {
         if self.allow.matches(path) {
             // Scanned anyway, so that the summary can say how much the allowlist hid.
             let mut hidden = Vec::new();
             self.matcher.scan(path, bytes, stats, &mut hidden);
-            allow::file_level(path, bytes, &mut hidden);
+            allow::file_level(path, bytes, whole, &mut hidden);
             stats
                 .suppressed
                 .fetch_add(hidden.len() as u64, Ordering::Relaxed);
         } else {
             self.matcher.scan(path, bytes, stats, out);
-            allow::file_level(path, bytes, out);
+            allow::file_level(path, bytes, whole, out);
         }
         stats.files.fetch_add(1, Ordering::Relaxed);
         stats.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
@@ -262,7 +271,7 @@ impl Scan<'_> {
             stats.skipped_binary.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        self.scan_buffer(&shown, &bytes, stats, out);
+        self.scan_buffer(&shown, &bytes, true, stats, out);
     }
 
     /// Sorts findings and totals the counters.
