@@ -337,3 +337,29 @@ fn baselines_survive_rebases_and_squashes() {
     let (r, _) = commit_findings(&p, &["--baseline", ".envshim-baseline.json", "a.py"]);
     r.ok();
 }
+
+#[test]
+fn the_pre_commit_framework_runs_the_hook_from_this_repository() {
+    // The real `pre-commit` (PyPI) builds envshim from this checkout with `language:
+    // rust`, as a user's .pre-commit-config.yaml would. Slow (one cargo build), once.
+    let p = Project::new();
+    let cache = p.home.join("pre-commit-cache");
+    let try_repo = |p: &Project| -> Run {
+        Command::new("pre-commit")
+            .args(["try-repo", env!("CARGO_MANIFEST_DIR"), "envshim"])
+            .current_dir(&p.root)
+            .env("PRE_COMMIT_HOME", &cache)
+            .env("HOME", &p.home)
+            .output()
+            .expect("pre-commit (pip install pre-commit)")
+            .into()
+    };
+    p.write("leak.py", format!("T = '{}'\n", token()));
+    git(&p, &["add", "leak.py"]).ok();
+    let r = try_repo(&p).code(1).never_shows(&token());
+    assert!(r.stdout.contains("leak.py:1:6") && r.stdout.contains("Failed"), "{r:?}");
+    fs::write(p.path("leak.py"), "T = 'nothing to see'\n").unwrap();
+    git(&p, &["add", "leak.py"]).ok();
+    let r = try_repo(&p).ok();
+    assert!(r.stdout.contains("Passed"), "{r:?}");
+}
