@@ -79,3 +79,22 @@ fn the_man_page_is_roff_for_the_same_command_line() {
         assert!(r.stdout.contains(word), "man page lacks {word}");
     }
 }
+
+#[test]
+fn the_ci_examples_validate_against_the_published_schemas() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/ci");
+    for (file, schema) in [
+        ("github-actions.yml", "vendor.github-workflows"),
+        ("gitlab-ci.yml", "vendor.gitlab-ci"),
+    ] {
+        let r: Run = std::process::Command::new("check-jsonschema")
+            .args(["--builtin-schema", schema, file])
+            .current_dir(dir)
+            .output()
+            .expect("check-jsonschema (pip install check-jsonschema)")
+            .into();
+        r.ok();
+        let text = std::fs::read_to_string(format!("{dir}/{file}")).unwrap();
+        assert!(text.contains("envshim scan --range"), "{file}");
+    }
+}
