@@ -98,3 +98,23 @@ fn the_ci_examples_validate_against_the_published_schemas() {
         assert!(text.contains("envshim scan --range"), "{file}");
     }
 }
+
+#[test]
+fn this_repository_passes_its_own_scan() {
+    // Dogfooding: fixtures and the demo key are allowed by path (envshim.toml) or inline
+    // marks, never by disabling rules.
+    let r: Run = std::process::Command::new(BIN)
+        .args(["scan", "--no-known", "."])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap()
+        .into();
+    let r = r.ok();
+    assert!(r.stderr.contains("0 findings"), "{r:?}");
+    let config =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/envshim.toml")).unwrap();
+    assert!(
+        !config.contains("disable"),
+        "rules must not be disabled to pass"
+    );
+}

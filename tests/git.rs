@@ -357,7 +357,10 @@ fn the_pre_commit_framework_runs_the_hook_from_this_repository() {
     p.write("leak.py", format!("T = '{}'\n", token()));
     git(&p, &["add", "leak.py"]).ok();
     let r = try_repo(&p).code(1).never_shows(&token());
-    assert!(r.stdout.contains("leak.py:1:6") && r.stdout.contains("Failed"), "{r:?}");
+    assert!(
+        r.stdout.contains("leak.py:1:6") && r.stdout.contains("Failed"),
+        "{r:?}"
+    );
     fs::write(p.path("leak.py"), "T = 'nothing to see'\n").unwrap();
     git(&p, &["add", "leak.py"]).ok();
     let r = try_repo(&p).ok();

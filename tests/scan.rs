@@ -364,6 +364,7 @@ fn file_level_mistakes() {
 #[test]
 fn known_values_catch_what_no_regex_can() {
     let p = Project::initialized();
+    // envshim:allow: a made-up password for the known-values test
     let password = "pw-Tr0ub4dor&3!";
     p.set("DB_PASSWORD", password, &[]).ok();
     p.set("SHORT", "abc", &[]).ok();
@@ -373,6 +374,7 @@ fn known_values_catch_what_no_regex_can() {
     p.write("k8s/secret.yaml", format!("data:\n  password: {b64}\n"));
     p.write(
         "app.cfg",
+        // envshim:allow: the same made-up password, URL-encoded
         "url = postgres://app:pw-Tr0ub4dor%263%21@db/app\n",
     );
     p.write("short.txt", "abc abc abc\n");

@@ -315,10 +315,8 @@ mod tests {
 
     #[test]
     fn redaction_never_shows_most_of_a_secret() {
-        assert_eq!(
-            redact("ghp_abcdefghijklmnopqrstuvwxyz0123456789"),
-            "ghp_…(40 chars)"
-        );
+        let token = "ghp_abcdefghijklmnopqrstuvwxyz0123456789"; // envshim:allow: made up
+        assert_eq!(redact(token), "ghp_…(40 chars)");
         assert_eq!(redact("hunter22"), "hu…(8 chars)");
         assert_eq!(redact("short"), "…(5 chars)");
     }
