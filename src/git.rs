@@ -149,41 +149,45 @@ pub struct StagedFile {
 }
 
 /// Files in the index that the staged change adds or modifies (not deletions, not
-/// submodules).
+/// submodules), with their staged blob ids — from one `git diff --cached --raw`, which
+/// reads only the changed entries' ids rather than listing the whole index.
 pub fn staged_files(root: &Path) -> anyhow::Result<Vec<StagedFile>> {
-    let names = output(
+    let raw = output(
         root,
         &[
             "diff",
             "--cached",
-            "--name-only",
+            "--raw",
             "-z",
+            "--no-abbrev",
             "--find-renames",
             "--diff-filter=ACMRT",
         ],
     )?;
-    let wanted: BTreeSet<&[u8]> = names.split(|&b| b == 0).filter(|p| !p.is_empty()).collect();
-    if wanted.is_empty() {
-        return Ok(Vec::new());
-    }
-    let listing = output(root, &["ls-files", "-s", "-z"])?;
     let mut files = Vec::new();
-    for record in listing.split(|&b| b == 0).filter(|r| !r.is_empty()) {
-        // "<mode> <sha> <stage>\t<path>"
-        let Some(tab) = record.iter().position(|&b| b == b'\t') else {
+    let mut fields = raw.split(|&b| b == 0);
+    while let Some(meta) = fields.next() {
+        if meta.is_empty() {
             continue;
-        };
-        let (meta, path) = (&record[..tab], &record[tab + 1..]);
+        }
+        // ":<old mode> <new mode> <old id> <new id> <status>", then one path, or two
+        // (old, new) for renames and copies.
         let meta = String::from_utf8_lossy(meta);
-        let mut fields = meta.split(' ');
-        let mode = fields.next().unwrap_or("");
-        let blob = fields.next().unwrap_or("").to_string();
-        if mode == "160000" || !wanted.contains(path) {
+        let parts: Vec<&str> = meta.trim_start_matches(':').split(' ').collect();
+        let (Some(mode), Some(blob), Some(status)) = (parts.get(1), parts.get(3), parts.get(4))
+        else {
+            bail!("unexpected output from git diff --raw");
+        };
+        let mut path = fields.next().unwrap_or_default();
+        if status.starts_with('R') || status.starts_with('C') {
+            path = fields.next().unwrap_or_default();
+        }
+        if *mode == "160000" {
             continue;
         }
         files.push(StagedFile {
             path: path.to_vec(),
-            blob,
+            blob: (*blob).to_string(),
         });
     }
     Ok(files)

@@ -134,8 +134,11 @@ impl Matcher<'_> {
         }
         for (rule_index, start, end) in merged {
             let rule = &set.rules[rule_index];
-            for caps in rule.regex.captures_iter(&bytes[start..end]) {
-                let Some(secret) = caps.get(rule.secret_group) else {
+            let Some((regex, group)) = rule.pattern() else {
+                continue;
+            };
+            for caps in regex.captures_iter(&bytes[start..end]) {
+                let Some(secret) = caps.get(*group) else {
                     continue;
                 };
                 let text = String::from_utf8_lossy(secret.as_bytes());

@@ -2,6 +2,7 @@
 //! `envshim.toml`, compiled into regexes and one keyword prefilter.
 
 use std::collections::HashSet;
+use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use anyhow::{anyhow, bail, Context};
@@ -71,10 +72,10 @@ pub struct RuleFile {
 pub struct Rule {
     /// The source.
     pub spec: RuleSpec,
-    /// The compiled pattern.
-    pub regex: Regex,
-    /// Index of the `secret` group.
-    pub secret_group: usize,
+    /// The compiled pattern and the index of its `secret` group, compiled on first use:
+    /// a scan that never meets a rule's keyword never pays for its regex (161 of them
+    /// would cost ~35 ms at every start, more than a whole pre-commit scan should take).
+    pattern: OnceLock<Option<(Regex, usize)>>,
     /// Whether matches may span lines.
     pub multiline: bool,
     /// Path filter.
@@ -85,23 +86,34 @@ pub struct Rule {
     pub exclude: Option<Regex>,
 }
 
+fn build_pattern(source: &str) -> Result<(Regex, usize), regex::Error> {
+    let regex = RegexBuilder::new(source).size_limit(16 << 20).build()?;
+    let group = regex
+        .capture_names()
+        .position(|n| n == Some("secret"))
+        .unwrap_or(0);
+    Ok((regex, group))
+}
+
 impl Rule {
-    /// Compiles a rule; errors name it.
+    /// Compiles a rule now; errors name it (for rules from user configuration).
     pub fn compile(spec: RuleSpec) -> anyhow::Result<Rule> {
+        let rule = Self::deferred(spec)?;
+        let pattern = build_pattern(&rule.spec.regex)
+            .map_err(|e| anyhow!("invalid regex: {}", one_line(&e)))
+            .with_context(|| format!("rule `{}`", rule.spec.id))?;
+        let _ = rule.pattern.set(Some(pattern));
+        Ok(rule)
+    }
+
+    /// Prepares a rule whose regex is compiled on first use (the built-in rules, whose
+    /// regexes the test suite compiles).
+    pub fn deferred(spec: RuleSpec) -> anyhow::Result<Rule> {
         let id = spec.id.clone();
         let context = || format!("rule `{id}`");
         if spec.keywords.is_empty() || spec.keywords.iter().any(|k| k.is_empty()) {
             return Err(anyhow!("needs at least one non-empty keyword")).with_context(context);
         }
-        let regex = RegexBuilder::new(&spec.regex)
-            .size_limit(16 << 20)
-            .build()
-            .map_err(|e| anyhow!("invalid regex: {}", one_line(&e)))
-            .with_context(context)?;
-        let secret_group = regex
-            .capture_names()
-            .position(|n| n == Some("secret"))
-            .unwrap_or(0);
         // Matches stay within the line of their keyword unless the rule is about blocks
         // that span lines (private keys) or says so with `\n` or `(?s)`.
         let multiline = spec.family == "private-keys"
@@ -117,11 +129,28 @@ impl Rule {
             path: compile_path(&spec.path)?,
             path_exclude: compile_path(&spec.path_exclude)?,
             exclude: compile_path(&spec.exclude)?,
-            regex,
-            secret_group,
+            pattern: OnceLock::new(),
             multiline,
             spec,
         })
+    }
+
+    /// The compiled regex and its `secret` group index; None if the regex is invalid
+    /// (reported once).
+    pub fn pattern(&self) -> Option<&(Regex, usize)> {
+        self.pattern
+            .get_or_init(|| match build_pattern(&self.spec.regex) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    eprintln!(
+                        "envshim: warning: rule `{}` is skipped: {}",
+                        self.spec.id,
+                        one_line(&e)
+                    );
+                    None
+                }
+            })
+            .as_ref()
     }
 
     /// Whether the rule applies to a file at `path` ('/'-separated).
@@ -213,7 +242,8 @@ impl RuleSet {
         }
         let mut seen = HashSet::new();
         let mut rules = Vec::new();
-        for spec in builtin.rule.into_iter().chain(extra) {
+        let builtin_count = builtin.rule.len();
+        for (index, spec) in builtin.rule.into_iter().chain(extra).enumerate() {
             if !seen.insert(spec.id.clone()) {
                 bail!(
                     "rule `{}` is defined twice; give the custom rule another id",
@@ -223,7 +253,11 @@ impl RuleSet {
             if disabled.contains(&spec.id) {
                 continue;
             }
-            rules.push(Rule::compile(spec)?);
+            rules.push(if index < builtin_count {
+                Rule::deferred(spec)?
+            } else {
+                Rule::compile(spec)?
+            });
         }
         Self::from_rules(rules)
     }
@@ -399,7 +433,9 @@ mod tests {
             );
             let compiled = Rule::compile(rule.clone()).unwrap();
             assert!(
-                compiled.regex.capture_names().any(|n| n == Some("secret")),
+                compiled
+                    .pattern()
+                    .is_some_and(|(r, _)| r.capture_names().any(|n| n == Some("secret"))),
                 "{}: no `secret` group",
                 rule.id
             );
