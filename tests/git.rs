@@ -105,6 +105,11 @@ fn renames_deletions_binaries_odd_paths_and_submodules() {
     p.write("image.bin", blob);
     p.write("dir with space/ca\u{e9}.txt", format!("t = {t}\n"));
     p.write("line\nbreak.txt", format!("t = {t}\n"));
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let name = std::ffi::OsStr::from_bytes(b"latin1-\xe9.txt");
+        fs::write(p.root.join(name), format!("t = {t}\n")).unwrap();
+    }
     git(&p, &["add", "-A"]).ok();
     // A submodule entry (gitlink) is skipped, not read as a blob.
     let sub = Project::new();
@@ -130,6 +135,7 @@ fn renames_deletions_binaries_odd_paths_and_submodules() {
         found,
         vec![
             ("dir with space/ca\u{e9}.txt".into(), 1),
+            ("latin1-\u{fffd}.txt".into(), 1),
             ("line\nbreak.txt".into(), 1)
         ],
         "{r:?}"
