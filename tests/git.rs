@@ -30,23 +30,16 @@ fn git_with(p: &Project, args: &[&str], envshim: &str) -> Run {
 }
 
 fn staged_paths(p: &Project, extra: &[&str]) -> (Run, Vec<(String, usize)>) {
-    let mut args = vec!["scan", "--staged", "--no-known", "--format", "json"];
+    let mut args = vec!["--staged"];
     args.extend_from_slice(extra);
-    let r = p.run(&args);
-    let v: serde_json::Value =
-        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {r:?}"));
-    let found = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            (
-                f["path"].as_str().unwrap().to_string(),
-                f["line"].as_u64().unwrap() as usize,
-            )
-        })
-        .collect();
-    (r, found)
+    let (r, found) = commit_findings(p, &args);
+    (
+        r,
+        found
+            .into_iter()
+            .map(|(path, line, _)| (path, line))
+            .collect(),
+    )
 }
 
 #[test]
@@ -231,6 +224,7 @@ fn head(p: &Project) -> String {
         .to_string()
 }
 
+/// Runs `scan --format json` with `args`; returns sorted (path, line, commit).
 fn commit_findings(p: &Project, args: &[&str]) -> (Run, Vec<(String, usize, String)>) {
     let mut all = vec!["scan", "--no-known", "--format", "json"];
     all.extend_from_slice(args);
