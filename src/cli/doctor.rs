@@ -209,10 +209,7 @@ pub fn is_plaintext_dotenv_name(name: &str) -> bool {
 }
 
 fn check_git(report: &mut Report, paths: &SecretsPaths) {
-    let dir = match paths.secrets.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
+    let dir = crate::secrets::store::dir_of(&paths.secrets).to_path_buf();
     let Some(top) = git(&dir, &["rev-parse", "--show-toplevel"]) else {
         report.note("not inside a git repository: git checks skipped");
         return;

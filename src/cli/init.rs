@@ -53,7 +53,7 @@ pub fn run(global: &Global, args: InitArgs) -> anyhow::Result<Exit> {
             if existing.len() == 1 { "s" } else { "" }
         );
     }
-    let dir = parent_dir(&paths.secrets);
+    let dir = store::dir_of(&paths.secrets).to_path_buf();
     if !dir.is_dir() {
         bail!("{} is not a directory; create it first", dir.display());
     }
@@ -127,13 +127,6 @@ fn push_unique(keys: &mut Vec<String>, key: String) {
     let canonical = recipients::canonical(&key);
     if !keys.iter().any(|k| recipients::canonical(k) == canonical) {
         keys.push(key);
-    }
-}
-
-fn parent_dir(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
     }
 }
 

@@ -274,14 +274,7 @@ impl Update {
         let removed: Vec<&str> = self.removed.iter().map(String::as_str).collect();
         let example = reread.example(self.example.as_ref(), &removed);
         let secrets_changed = text != self.original || recipients.is_some();
-        if let Some(dir) = self.paths.secrets.parent() {
-            let dir = if dir.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                dir
-            };
-            store::remove_stale_temporaries(dir);
-        }
+        store::remove_stale_temporaries(store::dir_of(&self.paths.secrets));
         if secrets_changed {
             let from_file;
             let keys = match recipients {

@@ -6,13 +6,18 @@ use std::path::Path;
 
 use anyhow::Context;
 
+/// The directory holding `path` (`.` for a bare file name).
+pub fn dir_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
 /// Atomically replaces (or creates) `path` with `bytes`. An existing file keeps its mode;
 /// a new one gets `new_mode` (Unix).
 pub fn write_atomic(path: &Path, bytes: &[u8], new_mode: u32) -> anyhow::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
+    let dir = dir_of(path);
     let mut tmp = tempfile::Builder::new()
         .prefix(".envshim-")
         .suffix(".tmp")
@@ -76,10 +81,7 @@ pub struct Lock {
 
 /// Takes the writers' lock for `path`'s directory, waiting for another writer if needed.
 pub fn lock(path: &Path) -> anyhow::Result<Lock> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
+    let dir = dir_of(path);
     let file = lock_file(dir)?;
     match file.try_lock() {
         Ok(()) => {}
