@@ -9,6 +9,8 @@
 pub mod cli;
 pub mod exec;
 pub mod exit;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod git;
 pub mod prompt;
 pub mod report;

@@ -24,11 +24,12 @@ pub struct KnownValues {
 }
 
 /// A candidate match before suppression.
-struct Hit {
-    rule: String,
+pub(crate) struct Hit {
+    pub(crate) rule: String,
     description: String,
-    start: usize,
-    end: usize,
+    /// Byte range of the secret in the buffer.
+    pub(crate) start: usize,
+    pub(crate) end: usize,
     /// Where several rules see the same secret, only the most specific is reported:
     /// the known value of a variable (3, it names the variable and is certain) over a
     /// provider rule (2) over a generic rule (0).
@@ -63,10 +64,7 @@ impl Matcher<'_> {
     /// Scans one buffer that belongs to `path` ('/'-separated, as reported). Findings are
     /// appended to `out`; suppressions are counted in `stats`.
     pub fn scan(&self, path: &str, bytes: &[u8], stats: &Stats, out: &mut Vec<Finding>) {
-        let mut hits = Vec::new();
-        self.rule_hits(path, bytes, &mut hits);
-        self.known_hits(bytes, &mut hits);
-        for hit in most_specific(hits) {
+        for hit in self.candidates(path, bytes) {
             if self.allow_secrets.iter().any(|r| r.is_match(&hit.secret)) {
                 stats
                     .suppressed
@@ -89,6 +87,15 @@ impl Matcher<'_> {
                 &hit.secret,
             ));
         }
+    }
+
+    /// The secrets found in `bytes`, most specific first where they overlap, before the
+    /// config and inline allows.
+    pub(crate) fn candidates(&self, path: &str, bytes: &[u8]) -> Vec<Hit> {
+        let mut hits = Vec::new();
+        self.rule_hits(path, bytes, &mut hits);
+        self.known_hits(bytes, &mut hits);
+        most_specific(hits)
     }
 
     fn rule_hits(&self, path: &str, bytes: &[u8], hits: &mut Vec<Hit>) {

@@ -558,12 +558,20 @@ fn walk_value_line(line: &str, quote: &mut Quote, escaped: &mut bool) -> ValueEn
     }
 }
 
-/// The name inside a `# [name]` marker line, if the line is one.
+/// The name inside a `# [name]` marker line, if the line is one. A name is one short
+/// word; any other bracketed comment (`# [TODO: rotate in May]`) is just a comment, and
+/// so never quoted back in an error.
 fn marker_name(trimmed: &str) -> Option<&str> {
     let rest = trimmed.strip_prefix('#')?.trim_start();
     let rest = rest.strip_prefix('[')?;
     let (name, after) = rest.split_once(']')?;
-    after.trim().is_empty().then(|| name.trim())
+    let name = name.trim();
+    let word = !name.is_empty()
+        && name.len() <= 32
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    (word && after.trim().is_empty()).then_some(name)
 }
 
 /// Splits `KEY=` off a definition line; returns the key and the byte offset of the value.
@@ -725,6 +733,13 @@ mod tests {
         let doc = parse("A= # optional\nB=x #Optional \nC='# optional'\nD=\n").unwrap();
         let flags: Vec<bool> = doc.entries().map(|e| e.optional).collect();
         assert_eq!(flags, vec![true, true, false, false]);
+    }
+
+    #[test]
+    fn bracketed_comments_that_are_not_one_word_are_comments() {
+        let v = values("# [TODO: rotate in May]\nA=1\n# [deploy] \nB=2\n#[p4ss w0rd!]\nC=3\n");
+        let scopes: Vec<Scope> = v.iter().map(|(_, s, _)| *s).collect();
+        assert_eq!(scopes, vec![Scope::Runtime, Scope::Deploy, Scope::Deploy]);
     }
 
     #[test]

@@ -1,0 +1,209 @@
+//! Property tests: generated documents, edits and buffers, checked against a model.
+//! The checks on each input are the fuzz targets' (`envshim::fuzzing`), so that the
+//! coverage-guided fuzzer and these generators hold the code to the same promises.
+
+use std::collections::BTreeMap;
+
+use envshim::fuzzing;
+use envshim::secrets::dotenv::{self, Scope};
+use proptest::prelude::*;
+
+/// One line (or multi-line definition) of a generated document.
+#[derive(Debug, Clone)]
+enum Line {
+    Blank,
+    Comment(String),
+    Marker(Scope),
+    Entry {
+        key: String,
+        value: String,
+        export: bool,
+        optional: bool,
+    },
+}
+
+fn scope() -> impl Strategy<Value = Scope> {
+    prop_oneof![Just(Scope::Runtime), Just(Scope::Deploy)]
+}
+
+/// Values with what breaks dotenv writers: quotes, backslashes, `$`, `#`, newlines,
+/// carriage returns, tabs, spaces at either end, non-ASCII.
+fn value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-zA-Z0-9_./:@%+,=~^-]{0,24}",
+        "[ -~]{0,40}",
+        "[ -~\n\t\r]{0,40}",
+        "[\"'\\\\$# \n{}A-Z]{0,16}",
+        any::<String>().prop_map(|s| s.replace('\0', "")),
+    ]
+}
+
+fn line() -> impl Strategy<Value = Line> {
+    prop_oneof![
+        Just(Line::Blank),
+        "[ -~]{0,30}".prop_map(|c| Line::Comment(c.replace(['[', ']'], ""))),
+        scope().prop_map(Line::Marker),
+        (
+            "[A-Z_][A-Z0-9_]{0,8}",
+            value(),
+            any::<bool>(),
+            any::<bool>()
+        )
+            .prop_map(|(key, value, export, optional)| Line::Entry {
+                key,
+                value,
+                export,
+                optional,
+            }),
+    ]
+}
+
+/// Renders generated lines as a dotenv document (keys made unique), with the model of
+/// what it defines: key → (value, scope, optional).
+fn document(lines: &[Line]) -> (String, BTreeMap<String, (String, Scope, bool)>) {
+    let mut text = String::new();
+    let mut model = BTreeMap::new();
+    let mut scope = Scope::Runtime;
+    for line in lines {
+        match line {
+            Line::Blank => text.push('\n'),
+            Line::Comment(c) => text.push_str(&format!("#{c}\n")),
+            Line::Marker(s) => {
+                scope = *s;
+                text.push_str(&format!("# [{s}]\n"));
+            }
+            Line::Entry {
+                key,
+                value,
+                export,
+                optional,
+            } => {
+                if model.contains_key(key) {
+                    continue;
+                }
+                let export = if *export { "export " } else { "" };
+                let mark = if *optional { " # optional" } else { "" };
+                text.push_str(&format!("{export}{key}={}{mark}\n", *dotenv::quote(value)));
+                model.insert(key.clone(), (value.clone(), scope, *optional));
+            }
+        }
+    }
+    (text, model)
+}
+
+fn defined(doc: &dotenv::Document) -> BTreeMap<String, (String, Scope, bool)> {
+    doc.entries()
+        .map(|e| (e.key.clone(), (e.value.to_string(), e.scope, e.optional)))
+        .collect()
+}
+
+#[derive(Debug, Clone)]
+enum Edit {
+    Set(String, String, Option<Scope>),
+    Remove(String),
+}
+
+fn edit() -> impl Strategy<Value = Edit> {
+    prop_oneof![
+        3 => ("[A-E]", value(), proptest::option::of(scope()))
+            .prop_map(|(k, v, s)| Edit::Set(k, v, s)),
+        1 => "[A-E]".prop_map(Edit::Remove),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Comments, order, sections, quoting and multi-line values: the parser reads what
+    /// the writer wrote, and rendering gives the text back byte for byte.
+    #[test]
+    fn parse_render_is_the_identity(lines in proptest::collection::vec(line(), 0..12)) {
+        let (text, model) = document(&lines);
+        let doc = dotenv::parse(&text).map_err(|e| TestCaseError::fail(format!("{e}\n{text:?}")))?;
+        prop_assert_eq!(&*doc.render(), &text);
+        prop_assert_eq!(defined(&doc), model);
+        fuzzing::dotenv(text.as_bytes());
+    }
+
+    /// A sequence of set and remove, each rendered and parsed again, agrees with a map.
+    #[test]
+    fn edits_agree_with_a_model(
+        lines in proptest::collection::vec(line(), 0..8),
+        edits in proptest::collection::vec(edit(), 1..12),
+    ) {
+        let (text, model) = document(&lines);
+        let mut model: BTreeMap<String, (String, Scope)> =
+            model.into_iter().map(|(k, (v, s, _))| (k, (v, s))).collect();
+        let mut doc = dotenv::parse(&text).unwrap();
+        for edit in edits {
+            match edit {
+                Edit::Set(key, value, scope) => {
+                    let old_scope = model.get(&key).map(|(_, s)| *s);
+                    doc.set(&key, &value, scope);
+                    let scope = scope.or(old_scope).unwrap_or(Scope::Runtime);
+                    model.insert(key, (value, scope));
+                }
+                Edit::Remove(key) => {
+                    prop_assert_eq!(doc.remove(&key), model.remove(&key).is_some());
+                }
+            }
+            let rendered = doc.render();
+            doc = dotenv::parse(&rendered)
+                .map_err(|e| TestCaseError::fail(format!("{e}\n{:?}", &*rendered)))?;
+            let now: BTreeMap<_, _> = defined(&doc)
+                .into_iter()
+                .map(|(k, (v, s, _))| (k, (v, s)))
+                .collect();
+            prop_assert_eq!(&now, &model);
+        }
+    }
+
+    /// However a line holding a secret is broken, the error names the line, not the text.
+    #[test]
+    fn errors_never_quote_a_malformed_line(
+        before in proptest::collection::vec(line(), 0..4),
+        secret in "[A-Za-z0-9]{16,32}",
+        breakage in 0..6usize,
+    ) {
+        let (mut text, _) = document(&before);
+        let broken = match breakage {
+            0 => format!("API_KEY=\"{secret}\n"),
+            1 => format!("{secret}\n"),
+            2 => format!("API KEY={secret}\n"),
+            3 => format!("API_KEY='{secret}\n"),
+            4 => format!("-{secret}=1\n"),
+            _ => format!("API_KEY=\"{secret}\\q\"\n"),
+        };
+        text.push_str(&broken);
+        if let Err(err) = dotenv::parse(&text) {
+            let message = err.to_string();
+            for window in secret.as_bytes().windows(8) {
+                let window = std::str::from_utf8(window).unwrap();
+                prop_assert!(!message.contains(window), "{message:?} quotes the secret");
+            }
+        }
+    }
+
+    /// Scanner matches stay inside the buffer and on character boundaries, on text with
+    /// real token shapes spliced into arbitrary Unicode, and on arbitrary bytes.
+    #[test]
+    fn scanner_positions_are_in_bounds_and_on_boundaries(
+        parts in proptest::collection::vec(prop_oneof![
+            any::<String>(),
+            // A generated fake in the documented token shape. envshim:allow
+            Just("ghp_Zq8rT1mWc4Lp0Vx7Hn2Kd9Bf6Sj3Ya5Ge8Ru".to_string()),
+            Just("password = \"Tq7#mV2p9Lz4Wx8K\"".to_string()),
+            Just("correct-horse-battery".to_string()),
+            Just("héllo wörld ✓✓".to_string()),
+            Just("AKIA".to_string()),
+            Just("\n".to_string()),
+        ], 0..10),
+        bytes in proptest::collection::vec(any::<u8>(), 0..64),
+    ) {
+        let text = parts.concat();
+        fuzzing::scanner(text.as_bytes());
+        let mut mixed = text.into_bytes();
+        mixed.extend_from_slice(&bytes);
+        fuzzing::scanner(&mixed);
+    }
+}
