@@ -60,3 +60,37 @@ pub fn code_of(err: &anyhow::Error) -> Exit {
         .find_map(|cause| cause.downcast_ref::<ExitError>())
         .map_or(Exit::BadInput, |e| e.exit)
 }
+
+/// What envshim prints when it panics: where, never the panic's message, which could
+/// quote a value it was handling. Installed by `main` as the panic hook.
+pub fn panic_report(location: Option<&std::panic::Location<'_>>) -> String {
+    let at = location.map_or_else(String::new, |l| format!(" at {}:{}", l.file(), l.line()));
+    format!(
+        "envshim: internal error{at}; this is a bug, please report it (the panic message \
+         is withheld because it could hold a secret)"
+    )
+}
+
+/// Installs [`panic_report`] as the panic hook.
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("{}", panic_report(info.location()));
+    }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_report_names_the_place_not_the_message() {
+        let report = panic_report(Some(std::panic::Location::caller()));
+        assert!(report.starts_with("envshim: internal error at src/exit.rs:"));
+        assert!(report.contains("please report it"));
+        assert_eq!(
+            panic_report(None),
+            "envshim: internal error; this is a bug, please report it (the panic message is \
+             withheld because it could hold a secret)"
+        );
+    }
+}

@@ -3,12 +3,15 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    envshim::exit::install_panic_hook();
     let cli = envshim::cli::parse();
-    match envshim::cli::run(cli) {
-        Ok(code) => code.into(),
-        Err(err) => {
+    // A panic unwinds (wiping the plaintext buffers on the way) and ends with status 2.
+    match std::panic::catch_unwind(|| envshim::cli::run(cli)) {
+        Ok(Ok(code)) => code.into(),
+        Ok(Err(err)) => {
             eprintln!("envshim: {err:#}");
             envshim::exit::code_of(&err).into()
         }
+        Err(_) => envshim::exit::Exit::BadInput.into(),
     }
 }

@@ -43,6 +43,7 @@ fn concurrent_writers_never_lose_an_update() {
 fn a_writer_killed_at_any_moment_leaves_a_readable_file() {
     let p = Project::initialized();
     p.set("BASE", "base-value", &[]).ok();
+    let mut before = p.plaintext();
     for i in 0..40u64 {
         let mut child = p
             .envshim()
@@ -61,11 +62,17 @@ fn a_writer_killed_at_any_moment_leaves_a_readable_file() {
         std::thread::sleep(Duration::from_micros((i * 397) % 12_000));
         let _ = child.kill();
         let _ = child.wait();
-        let r = age_decrypt(&p.default_identity_path(), &p.path(".env.secrets")).ok();
+        // The file decrypts to exactly the old content or exactly the new.
+        let after = age_decrypt(&p.default_identity_path(), &p.path(".env.secrets"))
+            .ok()
+            .stdout;
+        let added = format!("KEY_{i}=value-{i}\n");
+        let without_new = after.replacen(&added, "", 1);
         assert!(
-            r.stdout.contains("BASE=base-value"),
-            "iteration {i}:\n{r:?}"
+            without_new == before && after.contains("BASE=base-value"),
+            "iteration {i}: neither old nor new:\n{after}"
         );
+        before = after;
         p.run(["exec", "--", "true"]).ok();
     }
     // Later writes clean up the temporary files killed writers left behind.
@@ -76,4 +83,190 @@ fn a_writer_killed_at_any_moment_leaves_a_readable_file() {
         .filter(|e| e.file_name().to_string_lossy().starts_with(".envshim-"))
         .collect();
     assert!(litter.is_empty(), "{litter:?}");
+}
+
+#[test]
+fn edit_and_set_at_once_both_land() {
+    let p = Project::initialized();
+    p.set("BEFORE", "before-value", &[]).ok();
+    let dir = tempfile::tempdir().unwrap();
+    let started = dir.path().join("started");
+    let go = dir.path().join("go");
+    // The editor says it has started, then waits for the test's go-ahead.
+    let editor = dir.path().join("editor.sh");
+    std::fs::write(
+        &editor,
+        format!(
+            "#!/bin/sh\ntouch '{}'\nfor i in $(seq 1 200); do [ -e '{}' ] && break; sleep 0.05; done\n\
+             echo 'FROM_EDIT=edit-value' >> \"$1\"\n",
+            started.display(),
+            go.display()
+        ),
+    )
+    .unwrap();
+    set_mode(&editor, 0o755);
+    let edit = p
+        .envshim()
+        .arg("edit")
+        .env("EDITOR", &editor)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    while !started.exists() {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // edit holds the writers' lock while its editor runs: set must wait, not race.
+    let mut set = p
+        .envshim()
+        .args(["set", "FROM_SET"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        set.stdin.take().unwrap().write_all(b"set-value").unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    std::fs::write(&go, "").unwrap();
+    let edit = edit.wait_with_output().unwrap();
+    let set = set.wait_with_output().unwrap();
+    assert!(edit.status.success(), "{:?}", Run::from(edit));
+    let set = Run::from(set).ok();
+    assert!(
+        set.stderr.contains("waiting for another envshim"),
+        "{set:?}"
+    );
+    let plain = p.plaintext();
+    for line in [
+        "BEFORE=before-value",
+        "FROM_EDIT=edit-value",
+        "FROM_SET=set-value",
+    ] {
+        assert!(plain.contains(line), "{line} lost:\n{plain}");
+    }
+}
+
+/// A tmpfs mounted over a directory for the length of a test (root only).
+struct Tmpfs {
+    at: std::path::PathBuf,
+}
+
+impl Tmpfs {
+    /// Mounts a tmpfs of `size` over `at`; None (after saying why) when not root, since
+    /// only root can mount. As root, a failure to mount fails the test.
+    fn mount(at: &std::path::Path, size: &str) -> Option<Tmpfs> {
+        let uid = std::process::Command::new("id").arg("-u").output().unwrap();
+        if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+            eprintln!("skipped: mounting a tmpfs needs root");
+            return None;
+        }
+        let status = std::process::Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=755"),
+                "tmpfs",
+            ])
+            .arg(at)
+            .status()
+            .unwrap();
+        assert!(status.success(), "mount tmpfs on {}", at.display());
+        Some(Tmpfs {
+            at: at.to_path_buf(),
+        })
+    }
+
+    /// Remounts read-only (or read-write again).
+    fn remount(&self, option: &str) {
+        let status = std::process::Command::new("mount")
+            .args(["-o", &format!("remount,{option}")])
+            .arg(&self.at)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.at)
+            .status();
+    }
+}
+
+/// A project whose repository is a fresh tmpfs of `size`, initialized with one value.
+fn project_on_tmpfs(size: &str) -> Option<(Project, Tmpfs)> {
+    let p = Project::new();
+    let mount = Tmpfs::mount(&p.root, size)?;
+    let git = std::process::Command::new("git")
+        .args(["init", "-q"])
+        .current_dir(&p.root)
+        .status()
+        .unwrap();
+    assert!(git.success());
+    p.run(["-q", "init"]).ok();
+    p.set("OLD", "old-value", &[]).ok();
+    Some((p, mount))
+}
+
+#[test]
+fn a_read_only_directory_is_an_error_that_changes_nothing() {
+    let Some((p, mount)) = project_on_tmpfs("4m") else {
+        return;
+    };
+    let before = p.snapshot();
+    mount.remount("ro");
+    p.set("NEW", "new-value", &[])
+        .code(2)
+        .clean_error()
+        .stderr_has(&["Read-only file system"])
+        .never_shows("new-value");
+    p.run(["rm", "OLD"])
+        .code(2)
+        .clean_error()
+        .stderr_has(&["Read-only file system"]);
+    mount.remount("rw");
+    assert!(p.snapshot() == before, "files changed");
+    assert!(p.plaintext().contains("OLD=old-value"));
+}
+
+#[test]
+fn a_full_disk_is_an_error_that_keeps_the_old_file() {
+    let Some((p, _mount)) = project_on_tmpfs("1m") else {
+        return;
+    };
+    let before = p.snapshot();
+    // Fill the filesystem, then try to write a value larger than what is left.
+    let filler = p.path("filler");
+    let mut f = std::fs::File::create(&filler).unwrap();
+    {
+        use std::io::Write;
+        let block = vec![b'x'; 4096];
+        while f.write_all(&block).is_ok() {}
+        let _ = f.sync_all();
+    }
+    drop(f);
+    let big = "v".repeat(64 * 1024);
+    p.set("BIG", &big, &[])
+        .code(2)
+        .clean_error()
+        .stderr_has(&["No space left on device"]);
+    std::fs::remove_file(&filler).unwrap();
+    let after: Vec<_> = p
+        .snapshot()
+        .into_iter()
+        .filter(|(path, _)| path != &filler)
+        .collect();
+    assert!(
+        after == before,
+        "files changed or temporary files left behind"
+    );
+    assert!(p.plaintext().contains("OLD=old-value"));
+    // With space again, the same write works.
+    p.set("BIG", &big, &[]).ok();
+    assert!(p.plaintext().contains(&big));
 }

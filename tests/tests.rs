@@ -12,6 +12,7 @@ mod identity;
 mod init_keygen;
 mod interop;
 mod manage;
+mod no_plaintext;
 mod properties;
 mod recipients;
 mod scan;
