@@ -1,6 +1,6 @@
 //! `import` and `export`: plaintext dotenv in and out.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -50,12 +50,7 @@ pub struct ExportArgs {
 pub fn import(global: &Global, args: ImportArgs) -> anyhow::Result<Exit> {
     let from_stdin = args.source.as_os_str() == "-";
     let bytes = if from_stdin {
-        let mut bytes = Zeroizing::new(Vec::new());
-        std::io::stdin()
-            .take(16 << 20)
-            .read_to_end(&mut bytes)
-            .context("cannot read standard input")?;
-        bytes
+        secrets::wiped::read(std::io::stdin(), 16 << 20).context("cannot read standard input")?
     } else {
         Zeroizing::new(secrets::read_file(
             &args.source,
@@ -117,9 +112,9 @@ pub fn export(global: &Global, args: ExportArgs) -> anyhow::Result<Exit> {
             };
             let mut text = Zeroizing::new(format!("# [{}]\n", scope.name()));
             for entry in doc.in_scope(scope) {
-                text.push_str(&entry.raw);
+                secrets::wiped::push_str(&mut text, &entry.raw);
                 if !text.ends_with('\n') {
-                    text.push('\n');
+                    secrets::wiped::push_str(&mut text, "\n");
                 }
             }
             text

@@ -1,6 +1,6 @@
 //! `set`, `get` and `rm`: one variable at a time.
 
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 
 use anyhow::{anyhow, bail, Context};
 use zeroize::Zeroizing;
@@ -99,10 +99,7 @@ pub fn set(global: &Global, args: SetArgs) -> anyhow::Result<Exit> {
 
 /// Reads exactly one value from standard input, without one trailing newline.
 fn read_stdin_value() -> anyhow::Result<Zeroizing<String>> {
-    let mut bytes = Zeroizing::new(Vec::new());
-    std::io::stdin()
-        .take(MAX_VALUE_BYTES + 1)
-        .read_to_end(&mut bytes)
+    let bytes = crate::secrets::wiped::read(std::io::stdin(), MAX_VALUE_BYTES)
         .context("cannot read the value from standard input")?;
     if bytes.len() as u64 > MAX_VALUE_BYTES {
         bail!("the value on standard input is larger than 1 MiB");

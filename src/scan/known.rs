@@ -3,6 +3,7 @@
 
 use aho_corasick::{AhoCorasickBuilder, MatchKind};
 use base64::Engine;
+use zeroize::Zeroizing;
 
 use super::engine::KnownValues;
 use crate::secrets::dotenv::Document;
@@ -12,22 +13,24 @@ pub const MIN_LEN: usize = 8;
 
 /// Builds the automaton for the values in `doc`; None when there are none to search.
 pub fn from_document(doc: &Document) -> anyhow::Result<Option<KnownValues>> {
-    let mut patterns: Vec<String> = Vec::new();
+    // The values and their encodings are plaintext: wiped when dropped. (The automaton
+    // keeps its own copy, in its own layout, for as long as the scan runs.)
+    let mut patterns: Zeroizing<Vec<String>> = Zeroizing::new(Vec::new());
     let mut names = Vec::new();
     for entry in doc.entries() {
         let value = entry.value.as_str();
         if value.chars().count() < MIN_LEN {
             continue;
         }
-        let forms = [
+        let forms = Zeroizing::new([
             value.to_string(),
             base64::engine::general_purpose::STANDARD.encode(value),
             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value),
             percent_encode(value, b"-._~"),
-        ];
-        for form in forms {
-            if !patterns.contains(&form) {
-                patterns.push(form);
+        ]);
+        for form in forms.iter() {
+            if !patterns.contains(form) {
+                patterns.push(form.clone());
                 names.push(entry.key.clone());
             }
         }
@@ -37,7 +40,7 @@ pub fn from_document(doc: &Document) -> anyhow::Result<Option<KnownValues>> {
     }
     let automaton = AhoCorasickBuilder::new()
         .match_kind(MatchKind::LeftmostLongest)
-        .build(&patterns)?;
+        .build(patterns.iter())?;
     Ok(Some(KnownValues { names, automaton }))
 }
 

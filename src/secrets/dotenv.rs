@@ -126,14 +126,18 @@ impl Document {
 
     /// The document as text: every line as written, edited entries as rendered.
     pub fn render(&self) -> Zeroizing<String> {
-        let mut out = Zeroizing::new(String::new());
-        for item in &self.items {
-            let text: &str = match item {
+        fn text(item: &Item) -> &str {
+            match item {
                 Item::Text(t) => t,
                 Item::Marker { raw, .. } => raw,
                 Item::Entry(e) => &e.raw,
-            };
-            out.push_str(text);
+            }
+        }
+        // Sized up front: a growing String would leave unwiped copies of the plaintext.
+        let size = self.items.iter().map(|i| text(i).len() + 1).sum();
+        let mut out = Zeroizing::new(String::with_capacity(size));
+        for item in &self.items {
+            out.push_str(text(item));
             if !out.ends_with('\n') {
                 out.push('\n');
             }
@@ -295,10 +299,14 @@ fn render_definition(key: &str, value: &str, previous: &str) -> Zeroizing<String
     let comment = trailing_comment(previous)
         .map(|c| format!(" #{c}"))
         .unwrap_or_default();
-    Zeroizing::new(format!(
-        "{export}{key}={}{comment}\n",
-        quote(value).as_str()
-    ))
+    let quoted = quote(value);
+    let mut out = Zeroizing::new(String::with_capacity(
+        export.len() + key.len() + quoted.len() + comment.len() + 2,
+    ));
+    for part in [export, key, "=", quoted.as_str(), comment.as_str(), "\n"] {
+        out.push_str(part);
+    }
+    out
 }
 
 /// The comment after the value on a definition's last line, if any.
@@ -330,9 +338,15 @@ pub fn quote(value: &str) -> Zeroizing<String> {
         return Zeroizing::new(value.to_string());
     }
     if !value.contains(['\'', '\\']) {
-        return Zeroizing::new(format!("'{value}'"));
+        let mut out = Zeroizing::new(String::with_capacity(value.len() + 2));
+        for part in ["'", value, "'"] {
+            out.push_str(part);
+        }
+        return out;
     }
-    let mut out = Zeroizing::new(String::with_capacity(value.len() + 8));
+    // Room for every character escaped: the buffer never grows (and so never leaves an
+    // unwiped copy behind).
+    let mut out = Zeroizing::new(String::with_capacity(value.len() * 2 + 2));
     out.push('"');
     for c in value.chars() {
         if matches!(c, '\\' | '"' | '$') {

@@ -5,6 +5,7 @@ pub mod dotenv;
 pub mod identity;
 pub mod recipients;
 pub mod store;
+pub mod wiped;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
