@@ -163,6 +163,39 @@ fn the_command_replaces_envshim() {
     );
 }
 
+/// The command inherits exactly the descriptors it would have had without envshim: not
+/// the secrets file, the identity file or the writers' lock.
+#[test]
+fn the_command_inherits_no_descriptor_of_envshims() {
+    let p = project();
+    let script = "for fd in /proc/$$/fd/*; do printf '%s -> %s\\n' \"${fd##*/}\" \"$(readlink \"$fd\")\"; done";
+    let direct = Command::new("sh")
+        .args(["-c", script])
+        .current_dir(&p.root)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let through = p.run(["exec", "--", "sh", "-c", script]).ok();
+    let direct = String::from_utf8(direct.stdout).unwrap();
+    // Only the pipes differ (each run has its own); compare the descriptor numbers and
+    // what each one is.
+    let shape = |text: &str| -> Vec<String> {
+        text.lines()
+            .map(|l| match l.split_once(" -> ") {
+                Some((fd, target)) if target.starts_with("pipe:") => format!("{fd} -> pipe"),
+                _ => l.to_string(),
+            })
+            .collect()
+    };
+    assert_eq!(shape(&through.stdout), shape(&direct), "{through:?}");
+    for name in [".env.secrets", "identity.txt", "/repo"] {
+        assert!(
+            !through.stdout.contains(name),
+            "{name} leaked:\n{through:?}"
+        );
+    }
+}
+
 #[test]
 fn exit_status_and_signals_are_the_commands_own() {
     use std::os::unix::process::ExitStatusExt;
