@@ -162,3 +162,17 @@ fn usage_errors_exit_2() {
     assert_eq!(p.run(["exec", "--scope", "staging", "--", "true"]).code, 2);
     assert_eq!(p.run(["frobnicate"]).code, 2);
 }
+
+#[test]
+fn name_equals_value_is_refused_without_echoing_the_value() {
+    let p = Project::initialized();
+    p.run_with_input(["set", "API_KEY=sk-pasted-by-mistake-9f8e7d"], b"x")
+        .code(2)
+        .clean_error()
+        .stderr_has(&["API_KEY=…", "envshim set API_KEY"])
+        .never_shows("sk-pasted");
+    p.run(["get", "API_KEY=sk-pasted-by-mistake-9f8e7d"])
+        .code(2)
+        .never_shows("sk-pasted");
+    assert!(!p.plaintext().contains("API_KEY"));
+}

@@ -48,6 +48,15 @@ pub fn validate_name(name: &str) -> anyhow::Result<()> {
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if let Some((before, _)) = name.split_once('=') {
+        // `set NAME=value` is a common slip; never echo what follows the `=`.
+        bail!(
+            "`{}=…` looks like NAME=value: give only the name (`envshim set {}`) and the value \
+             on the prompt or on standard input",
+            before.escape_debug(),
+            before.escape_debug()
+        );
+    }
     if !valid {
         bail!(
             "`{}` is not a valid variable name: use letters, digits and `_`, not starting with a digit",
