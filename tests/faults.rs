@@ -270,3 +270,41 @@ fn a_full_disk_is_an_error_that_keeps_the_old_file() {
     p.set("BIG", &big, &[]).ok();
     assert!(p.plaintext().contains(&big));
 }
+
+/// Killed at any moment while adding or removing a recipient, the recipients file never
+/// lists fewer keys than can read the secrets file, and the file reads as before.
+#[test]
+fn a_recipient_change_killed_at_any_moment_never_hides_a_reader() {
+    let p = Project::initialized();
+    p.set("BASE", "base-value", &[]).ok();
+    let other_id = p.home.join("other.txt");
+    let other = p.age_keygen(&other_id);
+    for i in 0..60u64 {
+        let verb = if i % 2 == 0 { "add" } else { "rm" };
+        let mut child = p
+            .envshim()
+            .args(["recipients", verb, &other])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_micros((i * 641) % 15_000));
+        let _ = child.kill();
+        let _ = child.wait();
+        let listed = p.read(".env.secrets.recipients").contains(&other);
+        let reads = age_decrypt(&other_id, &p.path(".env.secrets")).code == 0;
+        assert!(
+            listed || !reads,
+            "iteration {i} ({verb}): a reader is not listed"
+        );
+        assert!(p.plaintext().contains("BASE=base-value"), "iteration {i}");
+        // Finish the change, so that the next iteration starts from a known state.
+        let done = p.run(["recipients", verb, &other]);
+        assert!(
+            done.code == 0
+                || done.stderr.contains("already")
+                || done.stderr.contains(" is not in "),
+            "{done:?}"
+        );
+    }
+}

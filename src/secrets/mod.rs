@@ -287,10 +287,29 @@ impl Update {
             };
             let age_keys: Vec<_> = keys.iter().map(recipients::RecipientKey::to_age).collect();
             let ciphertext = crypto::encrypt(text.as_bytes(), &age_keys)?;
-            store::write_atomic(&self.paths.secrets, &ciphertext, 0o644)?;
+            // The recipients file must never list fewer keys than can read the secrets
+            // file, even if envshim is killed between writes: first list the old and the
+            // new keys together, then re-encrypt, then list only the new keys.
+            let mut listed = None;
             if let Some(keys) = recipients {
+                let mut union = recipients::read(&self.paths.recipients).unwrap_or_default();
+                for key in keys {
+                    if !union.iter().any(|k| k.canonical() == key.canonical()) {
+                        union.push(recipients::RecipientKey::parse(&key.text)?);
+                    }
+                }
+                let lines = recipients_file_lines(&self.paths, &union);
+                if std::fs::read(&self.paths.recipients).ok().as_deref() != Some(lines.as_bytes()) {
+                    store::write_atomic(&self.paths.recipients, lines.as_bytes(), 0o644)?;
+                }
+                listed = Some(lines);
+            }
+            store::write_atomic(&self.paths.secrets, &ciphertext, 0o644)?;
+            if let (Some(keys), Some(listed)) = (recipients, listed) {
                 let lines = recipients_file_lines(&self.paths, keys);
-                store::write_atomic(&self.paths.recipients, lines.as_bytes(), 0o644)?;
+                if lines != listed {
+                    store::write_atomic(&self.paths.recipients, lines.as_bytes(), 0o644)?;
+                }
             }
         }
         let current_example = std::fs::read(&self.paths.example).unwrap_or_default();
