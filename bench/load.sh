@@ -33,7 +33,7 @@ alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 def fake_token():
     return ("ghp_" + "".join(rnd.choice(alnum) for _ in range(36))).encode()
 target = int(gib * (1 << 30))
-written, i = 0, 0
+written, i, planted = 0, 0, 0
 while written < target:
     d = os.path.join(root, f"d{i // 100:03}")
     os.makedirs(d, exist_ok=True)
@@ -51,11 +51,12 @@ while written < target:
                 t = b'\nTOKEN = "' + fake_token() + b'"\n'
                 parts.append(t)
                 size += len(t)
+                planted += 1
         body = b"".join(parts)
     open(os.path.join(d, f"f{i:05}.py"), "wb").write(body)
     written += len(body)
     i += 1
-print(f"{i} files, {written / (1 << 20):.0f} MiB")
+print(f"{i} files, {written / (1 << 20):.0f} MiB, {planted} planted tokens")
 PY
 sync
 cat "$tmp"/tree/*/* > /dev/null   # warm the page cache
@@ -63,7 +64,7 @@ cat "$tmp"/tree/*/* > /dev/null   # warm the page cache
 python3 - "$tmp/scan.json" "$tmp/scan.time" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
-secs, rss = open(sys.argv[2]).read().split()
+secs, rss = open(sys.argv[2]).read().split("\n")[-2].split()  # after any "exited with" line
 mib = d["summary"]["bytes"] / (1 << 20)
 print(f"scanned {d['summary']['files']} files, {mib:.0f} MiB in {float(secs):.2f} s "
       f"({mib / float(secs):.0f} MiB/s), {len(d['findings'])} findings, peak RSS {int(rss) / 1024:.0f} MiB")
@@ -88,11 +89,13 @@ cd "$tmp/proj"
 # Each run: envshim's peak RSS (GNU time), then the descriptors the command was given.
 for ((i = 1; i <= runs; i++)); do
   /usr/bin/time -a -o "$tmp/rss.txt" -f '%M' "$bin" -i "$tmp/key.txt" exec -- \
-    sh -c 'ls /proc/$$/fd | wc -l' < /dev/null >> "$tmp/fds.txt"
+    sh -c 'set -- /proc/$$/fd/*; echo $#' < /dev/null >> "$tmp/fds.txt"
 done
+# The same count without envshim, under GNU time too (its output file is inherited).
+direct=$(/usr/bin/time -a -o "$tmp/direct.txt" -f '%M' sh -c 'set -- /proc/$$/fd/*; echo $#' < /dev/null)
 cd - > /dev/null
 python3 - "$tmp/rss.txt" "$tmp/fds.txt" "$shm_before" "$(ls -A /dev/shm | wc -l)" \
-  "$files_before" "$(ls -A "$tmp/proj" | wc -l)" <<'PY'
+  "$files_before" "$(ls -A "$tmp/proj" | wc -l)" "$direct" <<'PY'
 import statistics, sys
 rss = [int(x) for x in open(sys.argv[1]).read().split()]
 fds = [int(x) for x in open(sys.argv[2]).read().split()]
@@ -101,6 +104,7 @@ k = max(1, n // 10)
 first, last = statistics.median(rss[:k]), statistics.median(rss[-k:])
 print(f"{n} runs; peak RSS median {first / 1024:.2f} MiB in the first {k}, {last / 1024:.2f} MiB "
       f"in the last {k}, max {max(rss) / 1024:.2f} MiB")
-print(f"descriptors the command saw: {sorted(set(fds))} (the same in every run: {len(set(fds)) == 1})")
+print(f"descriptors the command saw: {sorted(set(fds))} in every run "
+      f"(without envshim: {sys.argv[7]})")
 print(f"/dev/shm entries {sys.argv[3]} -> {sys.argv[4]}; project files {sys.argv[5]} -> {sys.argv[6]}")
 PY

@@ -112,9 +112,14 @@ fn edit_and_set_at_once_both_land() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    while !started.exists() {
+    let mut edit = edit;
+    for _ in 0..1000 {
+        if started.exists() || edit.try_wait().unwrap().is_some() {
+            break;
+        }
         std::thread::sleep(Duration::from_millis(10));
     }
+    assert!(started.exists(), "the editor never started");
     // edit holds the writers' lock while its editor runs: set must wait, not race.
     let mut set = p
         .envshim()
