@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     envshim::exit::install_panic_hook();
+    envshim::process::protect_memory();
     let cli = envshim::cli::parse();
     // A panic unwinds (wiping the plaintext buffers on the way) and ends with status 2.
     match std::panic::catch_unwind(|| envshim::cli::run(cli)) {

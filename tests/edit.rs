@@ -137,3 +137,76 @@ fn a_signal_during_editing_removes_the_plaintext() {
         assert_eq!(before, fs::read(p.path(".env.secrets")).unwrap());
     }
 }
+
+/// While envshim holds plaintext (here: while the editor runs), other processes of the
+/// same user cannot read its memory: /proc/PID/mem belongs to root, not to the user. The
+/// editor and the commands `exec` starts are ordinary, dumpable processes.
+#[test]
+fn envshims_memory_is_closed_to_the_users_other_processes() {
+    let p = Project::new();
+    let as_root = String::from_utf8(Command::new("id").arg("-u").output().unwrap().stdout)
+        .unwrap()
+        .trim()
+        == "0";
+    // Root may read any process's memory; run the scenario as `nobody` instead.
+    let (uid, prefix) = if as_root {
+        let top = p.root.parent().unwrap();
+        set_mode(top, 0o755);
+        let chown = Command::new("chown")
+            .args(["-R", "65534:65534"])
+            .arg(&p.root)
+            .arg(&p.home)
+            .status()
+            .unwrap();
+        assert!(chown.success());
+        (
+            "65534",
+            "setpriv --reuid=65534 --regid=65534 --clear-groups ",
+        )
+    } else {
+        ("", "")
+    };
+    let out = p.home.join("seen.txt");
+    let editor = p.home.join("editor.sh");
+    fs::write(
+        &editor,
+        format!(
+            "#!/bin/sh\n{{ stat -c '%u' /proc/$PPID/mem; id -u; \
+             python3 -c 'import ctypes; print(ctypes.CDLL(None).prctl(3, 0, 0, 0, 0))'; }} > '{}'\n",
+            out.display()
+        ),
+    )
+    .unwrap();
+    set_mode(&editor, 0o755);
+    if as_root {
+        let chown = Command::new("chown")
+            .args(["65534:65534"])
+            .arg(&editor)
+            .status()
+            .unwrap();
+        assert!(chown.success());
+    }
+    let script = format!(
+        "{prefix}\"$0\" -q init && EDITOR='{}' {prefix}\"$0\" edit && \
+         {prefix}\"$0\" exec -- python3 -c 'import ctypes; print(ctypes.CDLL(None).prctl(3, 0, 0, 0, 0))'",
+        editor.display()
+    );
+    let run: Run = p.shell(&script).output().unwrap().into();
+    let run = run.ok();
+    let seen = fs::read_to_string(&out).unwrap();
+    let seen: Vec<&str> = seen.lines().collect();
+    let user = if as_root { uid } else { seen[1] };
+    assert_eq!(seen[1], user, "{seen:?}");
+    assert_eq!(
+        seen[0], "0",
+        "envshim's memory belongs to uid {}, not root",
+        seen[0]
+    );
+    assert_ne!(seen[0], user);
+    assert_eq!(seen[2], "1", "the editor should be dumpable");
+    assert_eq!(
+        run.stdout.trim(),
+        "1",
+        "the exec'd command should be dumpable"
+    );
+}
