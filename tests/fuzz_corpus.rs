@@ -55,7 +55,7 @@ fn secrets_file_seeds_decrypt() {
     assert_eq!(identity.to_public().to_string(), fuzzing::FUZZ_RECIPIENT);
     let ids: Vec<Box<dyn age::Identity>> = vec![Box::new(identity)];
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/secrets_file");
-    for name in ["armored", "binary"] {
+    for name in ["armored", "binary", "two_recipients_binary"] {
         let bytes = std::fs::read(root.join(name)).unwrap();
         let plain = envshim::secrets::crypto::decrypt(&bytes, &ids).unwrap();
         assert!(plain.starts_with(b"A=1\n"), "{name}");
