@@ -144,10 +144,7 @@ fn a_signal_during_editing_removes_the_plaintext() {
 #[test]
 fn envshims_memory_is_closed_to_the_users_other_processes() {
     let p = Project::new();
-    let as_root = String::from_utf8(Command::new("id").arg("-u").output().unwrap().stdout)
-        .unwrap()
-        .trim()
-        == "0";
+    let as_root = is_root();
     // Root may read any process's memory; run the scenario as `nobody` instead.
     let (uid, prefix) = if as_root {
         let top = p.root.parent().unwrap();

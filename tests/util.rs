@@ -288,6 +288,12 @@ pub fn age_decrypt(identity: &Path, file: &Path) -> Run {
         .into()
 }
 
+/// True when the tests run as root (who may mount, and may read any process's memory).
+pub fn is_root() -> bool {
+    let out = Command::new("id").arg("-u").output().expect("id");
+    String::from_utf8_lossy(&out.stdout).trim() == "0"
+}
+
 /// Sets a file's mode.
 pub fn set_mode(path: &Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
