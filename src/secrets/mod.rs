@@ -292,22 +292,17 @@ impl Update {
             // new keys together, then re-encrypt, then list only the new keys.
             let mut listed = None;
             if let Some(keys) = recipients {
-                let mut union = recipients::read(&self.paths.recipients).unwrap_or_default();
-                for key in keys {
-                    if !union.iter().any(|k| k.canonical() == key.canonical()) {
-                        union.push(recipients::RecipientKey::parse(&key.text)?);
-                    }
+                let current = std::fs::read_to_string(&self.paths.recipients).unwrap_or_default();
+                let union = recipients_file_lines(&current, keys, true);
+                if union != current {
+                    store::write_atomic(&self.paths.recipients, union.as_bytes(), 0o644)?;
                 }
-                let lines = recipients_file_lines(&self.paths, &union);
-                if std::fs::read(&self.paths.recipients).ok().as_deref() != Some(lines.as_bytes()) {
-                    store::write_atomic(&self.paths.recipients, lines.as_bytes(), 0o644)?;
-                }
-                listed = Some(lines);
+                listed = Some(union);
             }
             store::write_atomic(&self.paths.secrets, &ciphertext, 0o644)?;
-            if let (Some(keys), Some(listed)) = (recipients, listed) {
-                let lines = recipients_file_lines(&self.paths, keys);
-                if lines != listed {
+            if let (Some(keys), Some(union)) = (recipients, listed) {
+                let lines = recipients_file_lines(&union, keys, false);
+                if lines != union {
                     store::write_atomic(&self.paths.recipients, lines.as_bytes(), 0o644)?;
                 }
             }
@@ -320,10 +315,14 @@ impl Update {
     }
 }
 
-/// The recipients file rewritten to hold exactly `keys`: comments and the order of the
-/// keys that stay are kept, new keys are appended.
-fn recipients_file_lines(paths: &SecretsPaths, keys: &[recipients::RecipientKey]) -> String {
-    let current = std::fs::read_to_string(&paths.recipients).unwrap_or_default();
+/// The recipients file `current` rewritten to hold `keys`, and with `keep_others` also
+/// every key it already lists: comments and the order of the keys that stay are kept,
+/// duplicates dropped, new keys appended.
+fn recipients_file_lines(
+    current: &str,
+    keys: &[recipients::RecipientKey],
+    keep_others: bool,
+) -> String {
     let wanted: Vec<String> = keys.iter().map(|k| k.canonical()).collect();
     let mut out = String::new();
     let mut kept = Vec::new();
@@ -335,7 +334,7 @@ fn recipients_file_lines(paths: &SecretsPaths, keys: &[recipients::RecipientKey]
             continue;
         }
         let canonical = recipients::canonical(trimmed);
-        if wanted.contains(&canonical) && !kept.contains(&canonical) {
+        if (keep_others || wanted.contains(&canonical)) && !kept.contains(&canonical) {
             out.push_str(line);
             out.push('\n');
             kept.push(canonical);
