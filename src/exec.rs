@@ -32,6 +32,86 @@ impl ScopeChoice {
     }
 }
 
+/// Variables that change how programs are found, loaded or interpreted. age does not
+/// authenticate who wrote `.env.secrets` (anyone with the public recipients can), so
+/// `exec` sets one of these only when the reviewed example file declares it (DESIGN §1).
+/// A trailing `*` matches any name with that prefix. SECURITY.md lists them.
+pub const LOADER_VARIABLES: &[&str] = &[
+    // The dynamic loaders (glibc, musl, macOS) and glibc's own.
+    "LD_*",
+    "DYLD_*",
+    "GCONV_PATH",
+    "GLIBC_TUNABLES",
+    "LOCPATH",
+    "NLSPATH",
+    "MALLOC_*",
+    // Where commands are found, and what shells run at start-up.
+    "PATH",
+    "BASH_ENV",
+    "ENV",
+    "BASH_FUNC_*",
+    "SHELLOPTS",
+    "BASHOPTS",
+    "IFS",
+    "PS4",
+    "PROMPT_COMMAND",
+    "ZDOTDIR",
+    // Interpreters' options and module paths.
+    "NODE_OPTIONS",
+    "NODE_PATH",
+    "PYTHONPATH",
+    "PYTHONSTARTUP",
+    "PYTHONHOME",
+    "PYTHONWARNINGS",
+    "PYTHONINSPECT",
+    "PERL5OPT",
+    "PERL5LIB",
+    "PERLLIB",
+    "PERL5DB",
+    "RUBYOPT",
+    "RUBYLIB",
+    "JAVA_TOOL_OPTIONS",
+    "_JAVA_OPTIONS",
+    "JDK_JAVA_OPTIONS",
+    "CLASSPATH",
+    "PHPRC",
+    "PHP_INI_SCAN_DIR",
+    "LUA_INIT",
+    "LUA_PATH",
+    "LUA_CPATH",
+    "TCLLIBPATH",
+    "R_PROFILE",
+    "R_PROFILE_USER",
+    // Programs that tools start on the user's behalf.
+    "EDITOR",
+    "VISUAL",
+    "PAGER",
+    "GIT_PAGER",
+    "LESSOPEN",
+    "LESSCLOSE",
+    "GIT_SSH",
+    "GIT_SSH_COMMAND",
+    "GIT_ASKPASS",
+    "SSH_ASKPASS",
+    "GIT_EXEC_PATH",
+    "GIT_EXTERNAL_DIFF",
+    "GIT_CONFIG*",
+    "GIT_TEMPLATE_DIR",
+    // envshim's own identity: the key that opens every scope.
+    "ENVSHIM_AGE_KEY",
+    "ENVSHIM_IDENTITY",
+];
+
+/// True when `key` is in [`LOADER_VARIABLES`].
+pub fn is_loader_variable(key: &str) -> bool {
+    LOADER_VARIABLES
+        .iter()
+        .any(|pattern| match pattern.strip_suffix('*') {
+            Some(prefix) => key.starts_with(prefix),
+            None => key == *pattern,
+        })
+}
+
 /// The environment changes for one run.
 #[derive(Default)]
 pub struct Plan {
@@ -41,6 +121,12 @@ pub struct Plan {
     pub remove: Vec<String>,
     /// Required variables (from the example file) that nothing provides.
     pub missing: Vec<String>,
+    /// Keys the secrets file defines that the example does not declare (all scopes).
+    pub undeclared: Vec<String>,
+    /// Undeclared [`LOADER_VARIABLES`] this run would set; `exec` refuses to run.
+    pub refused: Vec<String>,
+    /// Identity variables handed on deliberately (`--pass-identity`).
+    pub pass: Vec<(&'static str, OsString)>,
 }
 
 /// Works out what to set and remove. `inherited` answers whether the parent
@@ -53,9 +139,15 @@ pub fn plan(
     inherited: impl Fn(&str) -> bool,
 ) -> Plan {
     let mut plan = Plan::default();
+    let declared = |key: &str| example.is_some_and(|e| e.get(key).is_some());
     for entry in secrets.entries() {
+        if !declared(&entry.key) {
+            plan.undeclared.push(entry.key.clone());
+        }
         if scope.includes(entry.scope) {
-            if !(no_override && inherited(&entry.key)) {
+            if is_loader_variable(&entry.key) && !declared(&entry.key) {
+                plan.refused.push(entry.key.clone());
+            } else if !(no_override && inherited(&entry.key)) {
                 plan.set.push((entry.key.clone(), entry.value.clone()));
             }
         } else if scope == ScopeChoice::Runtime {
@@ -115,6 +207,9 @@ fn build(program: &OsStr, args: &[OsString], plan: &Plan) -> Command {
     for (key, value) in &plan.set {
         command.env(key, value.as_str());
     }
+    for (key, value) in &plan.pass {
+        command.env(key, value);
+    }
     command
 }
 
@@ -170,6 +265,30 @@ mod tests {
         });
         assert_eq!(keys(&p.set), vec!["A", "D"]);
         assert_eq!(p.missing, vec!["E"]);
+    }
+
+    #[test]
+    fn undeclared_keys_are_named_and_undeclared_loader_variables_refused() {
+        let secrets =
+            parse("A=1\nLD_PRELOAD=/tmp/x.so\nPATH=/tmp\nEXTRA=2\n# [deploy]\nBASH_ENV=/x\n")
+                .unwrap();
+        let example = parse("A=\nPATH=\n# [deploy]\n").unwrap();
+        let p = plan(
+            &secrets,
+            Some(&example),
+            ScopeChoice::Runtime,
+            false,
+            |_| false,
+        );
+        assert_eq!(keys(&p.set), vec!["A", "PATH", "EXTRA"]);
+        assert_eq!(p.refused, vec!["LD_PRELOAD"]);
+        assert_eq!(p.undeclared, vec!["LD_PRELOAD", "EXTRA", "BASH_ENV"]);
+        let p = plan(&secrets, None, ScopeChoice::All, false, |_| false);
+        assert_eq!(p.refused, vec!["LD_PRELOAD", "PATH", "BASH_ENV"]);
+        assert!(is_loader_variable("DYLD_INSERT_LIBRARIES"));
+        assert!(is_loader_variable("GIT_CONFIG_COUNT"));
+        assert!(!is_loader_variable("DATABASE_URL"));
+        assert!(!is_loader_variable("PATHS"));
     }
 
     #[test]

@@ -5,6 +5,9 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     envshim::exit::install_panic_hook();
     envshim::process::protect_memory();
+    // Before anything else runs (and while there is one thread): the identity variables
+    // leave the environment, so no command envshim starts inherits them.
+    envshim::secrets::identity::take_from_environment();
     let cli = envshim::cli::parse();
     // A panic unwinds (wiping the plaintext buffers on the way) and ends with status 2.
     match std::panic::catch_unwind(|| envshim::cli::run(cli)) {

@@ -111,7 +111,18 @@ fn a_crashing_editor_changes_nothing() {
 fn a_signal_during_editing_removes_the_plaintext() {
     let (p, run) = setup("echo \"$1\" > \"$(dirname \"$0\")/path\"\nsleep 20");
     let before = fs::read(p.path(".env.secrets")).unwrap();
-    for signal in ["-TERM", "-INT", "-HUP"] {
+    // Every catchable signal that ends a process by default; the status is 128 + its
+    // number, as shells report it.
+    for (signal, number) in [
+        ("-TERM", 15),
+        ("-INT", 2),
+        ("-HUP", 1),
+        ("-QUIT", 3),
+        ("-USR1", 10),
+        ("-USR2", 12),
+        ("-ALRM", 14),
+        ("-PIPE", 13),
+    ] {
         let _ = fs::remove_file(p.path("path"));
         let mut child = edit(&p, &run)
             .stdout(Stdio::null())
@@ -131,7 +142,7 @@ fn a_signal_during_editing_removes_the_plaintext() {
             .unwrap();
         assert!(ok.success());
         let status = child.wait().unwrap();
-        assert_eq!(status.code(), Some(130), "{signal}");
+        assert_eq!(status.code(), Some(128 + number), "{signal}");
         assert!(!scratch.exists(), "{signal}: plaintext left at {scratch:?}");
         assert_no_scratch(&run);
         assert_eq!(before, fs::read(p.path(".env.secrets")).unwrap());
@@ -206,4 +217,37 @@ fn envshims_memory_is_closed_to_the_users_other_processes() {
         "1",
         "the exec'd command should be dumpable"
     );
+}
+
+#[test]
+fn without_an_editor_or_a_terminal_edit_refuses_instead_of_printing_secrets() {
+    let (p, run) = setup("exit 0");
+    let r: Run = edit(&p, &run).env_remove("EDITOR").output().unwrap().into();
+    r.code(2)
+        .clean_error()
+        .stderr_has(&["no editor is configured", "set VISUAL or EDITOR"])
+        .never_shows("deploy-secret");
+    assert_no_scratch(&run);
+}
+
+#[test]
+fn plaintext_left_by_a_killed_edit_is_wiped_by_the_next_one() {
+    let (p, run) = setup("exit 0");
+    // A scratch directory as a SIGKILLed `edit` leaves it: named after a process that
+    // no longer exists.
+    let mut gone = Command::new("true").spawn().unwrap();
+    let pid = gone.id();
+    gone.wait().unwrap();
+    let stale = run.join(format!("envshim-edit-{pid}-AbC123"));
+    fs::create_dir(&stale).unwrap();
+    fs::write(stale.join(".env.secrets.env"), "D=left-behind-secret\n").unwrap();
+    // One of a live process (this test) is somebody's edit in progress: kept.
+    let live = run.join(format!("envshim-edit-{}-XyZ789", std::process::id()));
+    fs::create_dir(&live).unwrap();
+    let r: Run = edit(&p, &run).output().unwrap().into();
+    r.ok()
+        .stderr_has(&["wiped 1 plaintext scratch directory"])
+        .never_shows("left-behind-secret");
+    assert!(!stale.exists(), "stale plaintext left at {stale:?}");
+    assert!(live.exists(), "a live edit's directory was removed");
 }

@@ -16,4 +16,5 @@ mod no_plaintext;
 mod properties;
 mod recipients;
 mod scan;
+mod trust;
 mod util;

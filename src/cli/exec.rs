@@ -22,6 +22,11 @@ pub struct ExecArgs {
     #[arg(long)]
     pub no_override: bool,
 
+    /// Hand ENVSHIM_AGE_KEY / ENVSHIM_IDENTITY on to the command (for a deploy script
+    /// that runs envshim itself). Without it the command never sees them.
+    #[arg(long)]
+    pub pass_identity: bool,
+
     /// The command and its arguments (after `--`).
     #[arg(
         required = true,
@@ -48,6 +53,48 @@ pub fn run(global: &Global, args: ExecArgs) -> anyhow::Result<Exit> {
         inherited,
     );
     drop(document);
+    let example_name = paths.example.display();
+    if !plan.refused.is_empty() {
+        bail!(
+            "refusing to run: {} sets {}, which change{} how programs are found, loaded or \
+             interpreted, and {example_name} does not declare {}. Anyone who can read the \
+             recipients can write {}, so check who changed it (`git log -p {}`); if the \
+             value{} belong{} there, declare {} in the example and commit that",
+            paths.secrets.display(),
+            plan.refused.join(", "),
+            if plan.refused.len() == 1 { "s" } else { "" },
+            if plan.refused.len() == 1 {
+                "it"
+            } else {
+                "them"
+            },
+            paths.secrets.display(),
+            paths.secrets.display(),
+            if plan.refused.len() == 1 { "" } else { "s" },
+            if plan.refused.len() == 1 { "s" } else { "" },
+            if plan.refused.len() == 1 {
+                "it"
+            } else {
+                "them"
+            },
+        );
+    }
+    if !plan.undeclared.is_empty() {
+        eprintln!(
+            "envshim: warning: {} defines {}, which {example_name} does not declare; \
+             review the change that added {} (`envshim doctor --fix` declares them)",
+            paths.secrets.display(),
+            plan.undeclared.join(", "),
+            if plan.undeclared.len() == 1 {
+                "it"
+            } else {
+                "them"
+            },
+        );
+    }
+    if args.pass_identity {
+        plan.pass = crate::secrets::identity::identity_variables();
+    }
     if !plan.missing.is_empty() {
         if !prompt::interactive() {
             bail!(

@@ -16,6 +16,82 @@ pub const ENV_KEY: &str = "ENVSHIM_AGE_KEY";
 /// Environment variable holding a path to an identity file.
 pub const ENV_PATH: &str = "ENVSHIM_IDENTITY";
 
+/// The identity variables, taken out of the process environment at start-up (see
+/// [`take_from_environment`]) so that no command envshim runs inherits them.
+struct Taken {
+    key: Option<Zeroizing<String>>,
+    key_not_utf8: bool,
+    path: Option<std::ffi::OsString>,
+}
+
+static TAKEN: std::sync::OnceLock<Taken> = std::sync::OnceLock::new();
+
+/// Removes `ENVSHIM_AGE_KEY` and `ENVSHIM_IDENTITY` from this process's environment and
+/// keeps their values for identity discovery. The key that opens both scopes must never
+/// reach a command envshim runs (`exec`'s command, the editor, git, hooks): without it
+/// there, a runtime process cannot `envshim get` a deploy variable. Call it once, first
+/// thing in `main`, while the process has a single thread.
+pub fn take_from_environment() {
+    let key = std::env::var_os(ENV_KEY);
+    let path = std::env::var_os(ENV_PATH);
+    std::env::remove_var(ENV_KEY);
+    std::env::remove_var(ENV_PATH);
+    let key_not_utf8 = key.as_ref().is_some_and(|k| k.to_str().is_none());
+    let key = key
+        .and_then(|k| k.into_string().ok())
+        .map(Zeroizing::new)
+        .filter(|k| !k.is_empty());
+    let path = path.filter(|p| !p.is_empty());
+    let _ = TAKEN.set(Taken {
+        key,
+        key_not_utf8,
+        path,
+    });
+}
+
+/// The identity variables: as taken at start-up, or (when envshim is used as a library
+/// and nothing was taken) as the environment has them now.
+fn taken() -> &'static Taken {
+    TAKEN.get_or_init(|| {
+        let key = std::env::var_os(ENV_KEY);
+        Taken {
+            key_not_utf8: key.as_ref().is_some_and(|k| k.to_str().is_none()),
+            key: key
+                .and_then(|k| k.into_string().ok())
+                .map(Zeroizing::new)
+                .filter(|k| !k.is_empty()),
+            path: std::env::var_os(ENV_PATH).filter(|p| !p.is_empty()),
+        }
+    })
+}
+
+/// The identity variables envshim was started with, as (name, value) pairs, for
+/// `exec --pass-identity`, which hands them on deliberately.
+pub fn identity_variables() -> Vec<(&'static str, std::ffi::OsString)> {
+    let taken = taken();
+    let mut out = Vec::new();
+    if let Some(key) = &taken.key {
+        out.push((ENV_KEY, std::ffi::OsString::from(key.as_str())));
+    }
+    if let Some(path) = &taken.path {
+        out.push((ENV_PATH, path.clone()));
+    }
+    out
+}
+
+/// Which identity variables envshim was started with (names only), for `doctor`.
+pub fn identity_variables_set() -> Vec<&'static str> {
+    let taken = taken();
+    let mut out = Vec::new();
+    if taken.key.is_some() || taken.key_not_utf8 {
+        out.push(ENV_KEY);
+    }
+    if taken.path.is_some() {
+        out.push(ENV_PATH);
+    }
+    out
+}
+
 /// Identities found, with where they came from and their public keys where known.
 pub struct Identities {
     /// Usable identities.
@@ -45,9 +121,8 @@ impl Identities {
             match origin {
                 Origin::Known(key) => keys.push(key.clone()),
                 Origin::EnvText => {
-                    if let Some(text) = std::env::var_os(ENV_KEY) {
-                        let text = Zeroizing::new(text.to_string_lossy().into_owned());
-                        keys.extend(x25519_public_keys(&text));
+                    if let Some(text) = &taken().key {
+                        keys.extend(x25519_public_keys(text));
                     }
                 }
                 Origin::File(path) => {
@@ -119,14 +194,14 @@ pub fn find(
         all.source = sources.join(", ");
         return Ok(Some(all));
     }
-    if let Some(text) = std::env::var_os(ENV_KEY).filter(|v| !v.is_empty()) {
-        let text = Zeroizing::new(
-            text.into_string()
-                .map_err(|_| anyhow!("{ENV_KEY} is not valid UTF-8"))?,
-        );
-        return from_text(&text, ENV_KEY).map(Some);
+    let taken = taken();
+    if taken.key_not_utf8 {
+        bail!("{ENV_KEY} is not valid UTF-8");
     }
-    if let Some(path) = std::env::var_os(ENV_PATH).filter(|v| !v.is_empty()) {
+    if let Some(text) = &taken.key {
+        return from_text(text, ENV_KEY).map(Some);
+    }
+    if let Some(path) = &taken.path {
         let path = PathBuf::from(path);
         return from_file(&path, &format!("{ENV_PATH}={}", path.display())).map(Some);
     }
