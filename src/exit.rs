@@ -61,6 +61,16 @@ pub fn code_of(err: &anyhow::Error) -> Exit {
         .map_or(Exit::BadInput, |e| e.exit)
 }
 
+/// True when the error is a write to a closed pipe (`envshim doctor | head -1`): the
+/// reader has what it wanted, so envshim exits quietly with status 0, as ripgrep does.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 /// What envshim prints when it panics: where, never the panic's message, which could
 /// quote a value it was handling. Installed by `main` as the panic hook.
 pub fn panic_report(location: Option<&std::panic::Location<'_>>) -> String {

@@ -12,6 +12,7 @@ pub mod exit;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod git;
+pub mod output;
 pub mod process;
 pub mod prompt;
 pub mod report;

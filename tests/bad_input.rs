@@ -143,7 +143,11 @@ fn missing_and_unreadable_files() {
     p.run(["-f", "nope.env.secrets", "exec", "--", "true"])
         .code(2)
         .clean_error()
-        .stderr_has(&["nope.env.secrets", "does not exist", "envshim init"]);
+        .stderr_has(&[
+            "nope.env.secrets",
+            "does not exist",
+            "envshim -f nope.env.secrets init",
+        ]);
     fs::create_dir_all(p.path("dir.env.secrets")).unwrap();
     p.run(["-f", "dir.env.secrets", "exec", "--", "true"])
         .code(2)

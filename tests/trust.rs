@@ -127,3 +127,289 @@ fn a_forged_file_cannot_set_loader_variables_the_example_does_not_declare() {
     p.write(".env.secrets.example", "APP_TOKEN=\n");
     p.run(["exec", "--scope", "deploy", "--", "true"]).ok();
 }
+
+#[test]
+fn comments_of_the_secrets_never_reach_the_example() {
+    let p = Project::initialized();
+    let editor = p.write(
+        "editor.sh",
+        "#!/bin/sh\ncat >> \"$1\" <<'X'\n# previous password: Winter2023!Corp\nDB_PASSWORD=x # was Summer2022!Corp\n\
+         # -----BEGIN OPENSSH PRIVATE KEY-----\n# b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAE\n\
+         # -----END OPENSSH PRIVATE KEY-----\nOPT=1 # optional\nX\n",
+    );
+    set_mode(&editor, 0o755);
+    p.envshim()
+        .env("EDITOR", &editor)
+        .arg("edit")
+        .output()
+        .map(Run::from)
+        .unwrap()
+        .ok();
+    let example = p.read(".env.secrets.example");
+    for leaked in [
+        "Winter2023",
+        "Summer2022",
+        "OPENSSH",
+        "b3BlbnNz",
+        "previous password",
+    ] {
+        assert!(
+            !example.contains(leaked),
+            "{leaked} in the example:\n{example}"
+        );
+    }
+    assert!(example.contains("\nDB_PASSWORD=\n"), "{example}");
+    assert!(example.contains("\nOPT= # optional\n"), "{example}");
+    assert!(example.contains("# [deploy]\n"), "{example}");
+    // The comments stay in the secrets file itself.
+    assert!(p
+        .plaintext()
+        .contains("# previous password: Winter2023!Corp"));
+}
+
+#[test]
+fn init_force_keeps_every_recipient() {
+    let p = Project::initialized();
+    let mate = p.home.join("mate.txt");
+    let mate_pub = p.age_keygen(&mate);
+    p.run(["recipients", "add", &mate_pub]).ok();
+    let before = p.read(".env.secrets.recipients");
+    p.run(["init", "--force"])
+        .ok()
+        .stderr_has(&["kept the 2 recipients"]);
+    assert_eq!(p.read(".env.secrets.recipients"), before);
+    // The teammate can still read the new file, with the real age CLI.
+    age_decrypt(&mate, &p.path(".env.secrets")).ok();
+}
+
+/// Runs the command an error message suggests (the text between the last pair of
+/// backquotes), as printed, in a shell whose `envshim` is the binary under test.
+fn run_advice(p: &Project, stderr: &str) -> Run {
+    let advice = stderr
+        .rsplit('`')
+        .nth(1)
+        .unwrap_or_else(|| panic!("no `command` in {stderr:?}"));
+    let script = format!("envshim() {{ \"$0\" \"$@\"; }}\n{advice}");
+    p.shell(&script).output().unwrap().into()
+}
+
+#[test]
+fn advice_in_errors_works_when_run_as_printed() {
+    // A plaintext .env.secrets: the suggested command encrypts it, keeping the readers.
+    let p = Project::initialized();
+    p.write(".env.secrets", "API_TOKEN=plain-value-1\n");
+    let r = p.run(["list"]).code(2).clean_error();
+    run_advice(&p, &r.stderr).ok();
+    assert_eq!(p.run(["get", "API_TOKEN"]).ok().stdout, "plain-value-1\n");
+    assert!(!p.path(".env.secrets.plain").exists());
+    // doctor's fix for the same problem is the same command.
+    p.write(".env.secrets", "API_TOKEN=plain-value-2\n");
+    let r = p.run(["doctor"]).code(1);
+    let line = r
+        .stdout
+        .lines()
+        .find(|l| l.contains("mv "))
+        .unwrap()
+        .to_string();
+    run_advice(&p, &line).ok();
+    assert_eq!(p.run(["get", "API_TOKEN"]).ok().stdout, "plain-value-2\n");
+
+    // The secrets file deleted, its companions still there.
+    fs::remove_file(p.path(".env.secrets")).unwrap();
+    let r = p.run(["list"]).code(2).clean_error();
+    run_advice(&p, &r.stderr).ok();
+    p.run(["list"]).ok();
+
+    // A deleted recipients file: restored from git as the message says.
+    let git = |args: &[&str]| {
+        assert!(std::process::Command::new("git")
+            .args(args)
+            .current_dir(&p.root)
+            .status()
+            .unwrap()
+            .success())
+    };
+    git(&["add", "-A"]);
+    git(&["commit", "-qm", "secrets"]);
+    fs::remove_file(p.path(".env.secrets.recipients")).unwrap();
+    let r = p.set("B", "2", &[]).code(2).clean_error();
+    run_advice(&p, &r.stderr).ok();
+    p.set("B", "2", &[]).ok();
+}
+
+#[test]
+fn doctor_checks_every_scope_and_reports_each_problem_once() {
+    let p = Project::initialized();
+    p.run(["hook", "install"]).ok();
+    p.set("A", "1", &[]).ok();
+    // The example declares a deploy key that nobody has set yet.
+    let example = p.read(".env.secrets.example");
+    assert!(example.contains("# [deploy]\n"), "{example}");
+    p.write(
+        ".env.secrets.example",
+        example.replace("# [deploy]\n", "# [deploy]\nDEPLOY_TOKEN=\n"),
+    );
+    p.run(["exec", "--scope", "deploy", "--", "true"]).code(2);
+    let r = p.run(["doctor"]).code(1);
+    assert!(
+        r.stdout
+            .contains("required deploy variable is not set: DEPLOY_TOKEN"),
+        "{r:?}"
+    );
+    assert!(
+        r.stdout.contains("envshim set DEPLOY_TOKEN --deploy"),
+        "{r:?}"
+    );
+    assert!(r.stdout.contains("1 problem found"), "{r:?}");
+
+    // A plaintext secrets file is one problem, not two, and every fix is concrete.
+    p.write(".env.secrets", "A=1\n");
+    let r = p.run(["doctor"]).code(1);
+    assert_eq!(r.stdout.matches("FAIL").count(), 1, "{r:?}");
+    assert!(!r.stdout.contains("see the message"), "{r:?}");
+
+    // No secrets file at all: every other check still runs.
+    let q = Project::new();
+    let r = q.run(["doctor"]).code(1);
+    assert!(r.stdout.contains("envshim init"), "{r:?}");
+    assert!(r.stdout.contains("pre-commit hook"), "{r:?}");
+    assert!(r.stdout.contains(".gitignore") || r.stdout.contains("git would not ignore"));
+}
+
+#[test]
+fn doctor_flags_loader_variables_and_names_the_identity_variables() {
+    let p = Project::new();
+    p.secrets("A=1\nLD_PRELOAD=/tmp/x.so\n");
+    p.write(".env.secrets.example", "A=\n");
+    let key = fs::read_to_string(p.default_identity_path()).unwrap();
+    let r: Run = p
+        .envshim()
+        .env("ENVSHIM_AGE_KEY", &key)
+        .arg("doctor")
+        .output()
+        .unwrap()
+        .into();
+    let r = r.code(1);
+    assert!(r.stdout.contains("sets LD_PRELOAD"), "{r:?}");
+    assert!(
+        r.stdout
+            .contains("ENVSHIM_AGE_KEY is removed from every command"),
+        "{r:?}"
+    );
+    // --fix does not declare it behind the user's back.
+    p.run(["doctor", "--fix"]).code(1);
+    assert!(!p.read(".env.secrets.example").contains("LD_PRELOAD"));
+}
+
+/// `keygen --force` over a 0644 file: the new key must be 0600 from the moment it
+/// exists. strace records every mode change envshim makes; none may give the new key
+/// (or its temporary file) group or other bits. (Polling from another thread cannot
+/// catch a window of microseconds reliably; the system calls show it every time.)
+#[test]
+fn keygen_force_never_exposes_the_new_key_with_the_old_mode() {
+    let p = Project::new();
+    let path = p.home.join("id.txt");
+    p.run(["keygen", "-o", path.to_str().unwrap()]).ok();
+    set_mode(&path, 0o644);
+    let trace = p.home.join("trace.txt");
+    let out = p
+        .envshim()
+        .args(["keygen", "--force", "-o", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    set_mode(&path, 0o644);
+    let status = std::process::Command::new("strace")
+        .args([
+            "-f",
+            "-qq",
+            "-e",
+            "trace=chmod,fchmod,fchmodat,openat,rename,renameat,renameat2",
+            "-o",
+        ])
+        .arg(&trace)
+        .arg(BIN)
+        .args(["keygen", "--force", "-o", path.to_str().unwrap()])
+        .env("HOME", &p.home)
+        .status()
+        .expect("strace (Debian package `strace`; scripts/test.sh installs it)");
+    assert!(status.success());
+    let calls = fs::read_to_string(&trace).unwrap();
+    assert!(calls.contains("rename"), "strace saw no rename:\n{calls}");
+    let widened: Vec<&str> = calls
+        .lines()
+        .filter(|l| {
+            l.contains("chmod") && (l.contains("0644") || l.contains("0640") || l.contains("0604"))
+        })
+        .collect();
+    assert!(
+        widened.is_empty(),
+        "a mode change exposed the key: {widened:?}"
+    );
+    assert_eq!(mode_of(&path), 0o600);
+}
+
+#[test]
+fn a_nul_in_a_value_is_refused_naming_the_key() {
+    let p = Project::initialized();
+    p.set("GOOD", "1", &[]).ok();
+    let before = fs::read(p.path(".env.secrets")).unwrap();
+    p.set("BAD_KEY", "a\0b", &[])
+        .code(2)
+        .clean_error()
+        .stderr_has(&["BAD_KEY", "NUL"]);
+    assert_eq!(before, fs::read(p.path(".env.secrets")).unwrap());
+    let editor = p.write(
+        "editor.sh",
+        "#!/bin/sh\nprintf 'EDITED=x\\000y\\n' >> \"$1\"\n",
+    );
+    set_mode(&editor, 0o755);
+    let r: Run = p
+        .envshim()
+        .env("EDITOR", &editor)
+        .arg("edit")
+        .output()
+        .unwrap()
+        .into();
+    r.code(2).stderr_has(&["EDITED", "NUL"]);
+    assert_eq!(before, fs::read(p.path(".env.secrets")).unwrap());
+    // A file written by other means: exec names the variable.
+    let q = Project::new();
+    q.secrets("OTHER=x\0y\n");
+    q.run(["exec", "--", "true"])
+        .code(2)
+        .clean_error()
+        .stderr_has(&["OTHER", "NUL"]);
+}
+
+#[test]
+fn a_closed_stdout_is_a_quiet_exit() {
+    let p = Project::initialized();
+    p.set("A", "1", &[]).ok();
+    for command in [
+        "doctor",
+        "completions bash",
+        "man",
+        "list",
+        "recipients list",
+        "export",
+    ] {
+        // `exec 1>&-` would give EBADF; a pipe whose reader is gone gives EPIPE.
+        let script = format!(
+            "set -o pipefail 2>/dev/null; \"$0\" {command} | (exec 0<&-; true); echo \"status=$?\" >&2"
+        );
+        let out = std::process::Command::new("bash")
+            .args(["-c", &script, BIN])
+            .current_dir(&p.root)
+            .env("HOME", &p.home)
+            .env_remove("ENVSHIM_AGE_KEY")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !stderr.contains("internal error") && !stderr.contains("Broken pipe"),
+            "{command}: {stderr}"
+        );
+        assert!(stderr.contains("status=0"), "{command}: {stderr}");
+    }
+}

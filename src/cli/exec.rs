@@ -53,6 +53,13 @@ pub fn run(global: &Global, args: ExecArgs) -> anyhow::Result<Exit> {
         inherited,
     );
     drop(document);
+    if let Some((key, _)) = plan.set.iter().find(|(_, v)| v.contains('\0')) {
+        bail!(
+            "the value of {key} in {} contains a NUL character, which no environment \
+             variable can hold; fix it with `envshim set {key}`",
+            paths.secrets.display()
+        );
+    }
     let example_name = paths.example.display();
     if !plan.refused.is_empty() {
         bail!(

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context};
+use anyhow::{anyhow, bail, Context};
 
 use super::{keygen, Global};
 use crate::exit::Exit;
@@ -48,7 +48,7 @@ pub fn run(global: &Global, args: InitArgs) -> anyhow::Result<Exit> {
     if !existing.is_empty() && !args.force {
         bail!(
             "{} already exist{}; nothing was changed. Pass --force to start over \
-             (the current secrets are lost)",
+             (the current secrets are lost; every listed recipient is kept)",
             existing.join(", "),
             if existing.len() == 1 { "s" } else { "" }
         );
@@ -90,18 +90,53 @@ pub fn run(global: &Global, args: InitArgs) -> anyhow::Result<Exit> {
         }
     }
 
-    let parsed: Vec<RecipientKey> = keys
+    let mut parsed: Vec<RecipientKey> = keys
         .iter()
         .map(|k| RecipientKey::parse(k))
         .collect::<anyhow::Result<_>>()?;
+    // Starting over never drops a reader: a teammate or the CI key leaves only through
+    // `recipients rm`. The existing list is kept as written, new keys are appended.
+    let recipients_text = match std::fs::read(&paths.recipients) {
+        Ok(bytes) => {
+            let current = String::from_utf8(bytes).map_err(|_| {
+                anyhow!(
+                    "{} is not UTF-8 text; fix or remove it before `init --force` (init keeps \
+                     every recipient it lists)",
+                    paths.recipients.display()
+                )
+            })?;
+            let listed = recipients::parse(&current).with_context(|| {
+                format!(
+                    "{} (init --force keeps every recipient it lists; fix the line or remove \
+                     the file first)",
+                    paths.recipients.display()
+                )
+            })?;
+            let kept = listed.len();
+            for key in listed {
+                if !parsed.iter().any(|k| k.canonical() == key.canonical()) {
+                    parsed.push(key);
+                }
+            }
+            if kept > 0 {
+                global.info(format_args!(
+                    "kept the {kept} recipient{} already listed in {}",
+                    if kept == 1 { "" } else { "s" },
+                    paths.recipients.display()
+                ));
+            }
+            crate::secrets::recipients_file_lines(&current, &parsed, true)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => recipients::render(&keys),
+        Err(e) => {
+            return Err(e).with_context(|| format!("cannot read {}", paths.recipients.display()))
+        }
+    };
     let age_recipients: Vec<_> = parsed.iter().map(RecipientKey::to_age).collect();
     let ciphertext = crypto::encrypt(TEMPLATE.as_bytes(), &age_recipients)?;
+    let keys: Vec<String> = parsed.iter().map(|k| k.text.clone()).collect();
 
-    store::write_atomic(
-        &paths.recipients,
-        recipients::render(&keys).as_bytes(),
-        0o644,
-    )?;
+    store::write_atomic(&paths.recipients, recipients_text.as_bytes(), 0o644)?;
     let example = dotenv::parse(TEMPLATE)?.example(None, &[]);
     store::write_atomic(&paths.example, example.as_bytes(), 0o644)?;
     store::write_atomic(&paths.secrets, &ciphertext, 0o644)?;

@@ -57,8 +57,8 @@ pub fn write_identity(path: &Path, id: &NewIdentity, force: bool) -> anyhow::Res
             create_private_dir(dir)?;
         }
     }
-    crate::secrets::store::write_atomic(path, id.text.as_bytes(), 0o600)?;
-    force_private(path)
+    // 0600 from creation (tempfile's default), never the replaced file's mode.
+    crate::secrets::store::write_private(path, id.text.as_bytes())
 }
 
 #[cfg(unix)]
@@ -74,19 +74,6 @@ fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
 #[cfg(not(unix))]
 fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))
-}
-
-/// An identity replaced with `--force` keeps the old file's mode; make sure it is 0600.
-#[cfg(unix)]
-fn force_private(path: &Path) -> anyhow::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-        .with_context(|| format!("cannot make {} private", path.display()))
-}
-
-#[cfg(not(unix))]
-fn force_private(_path: &Path) -> anyhow::Result<()> {
-    Ok(())
 }
 
 /// Runs `keygen`.
@@ -109,6 +96,6 @@ pub fn run(global: &Global, args: KeygenArgs) -> anyhow::Result<Exit> {
         "wrote identity to {} (mode 0600)",
         path.display()
     ));
-    println!("{}", id.public);
+    crate::outln!("{}", id.public)?;
     Ok(Exit::Success)
 }

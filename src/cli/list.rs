@@ -65,20 +65,20 @@ pub fn run(global: &Global, args: ListArgs) -> anyhow::Result<Exit> {
             file: paths.secrets.display().to_string(),
             variables: &rows,
         };
-        println!("{}", serde_json::to_string_pretty(&listing)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&listing)?)?;
         return Ok(Exit::Success);
     }
     let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
-    println!("{:width$}  {:7}  {:8}  STATUS", "NAME", "SCOPE", "REQUIRED");
+    crate::outln!("{:width$}  {:7}  {:8}  STATUS", "NAME", "SCOPE", "REQUIRED")?;
     for scope in [Scope::Runtime, Scope::Deploy] {
         for r in rows.iter().filter(|r| r.scope == scope.name()) {
-            println!(
+            crate::outln!(
                 "{:width$}  {:7}  {:8}  {}",
                 r.name,
                 r.scope,
                 if r.required { "required" } else { "optional" },
                 if r.set { "set" } else { "missing" }
-            );
+            )?;
         }
     }
     Ok(Exit::Success)

@@ -53,7 +53,7 @@ pub fn run(global: &Global, args: RecipientsArgs) -> anyhow::Result<Exit> {
                 } else {
                     ""
                 };
-                println!("{}{you}", key.text);
+                crate::outln!("{}{you}", key.text)?;
             }
             Ok(Exit::Success)
         }

@@ -82,6 +82,13 @@ pub fn set(global: &Global, args: SetArgs) -> anyhow::Result<Exit> {
         }
         None => read_stdin_value()?,
     };
+    if value.contains('\0') {
+        bail!(
+            "the value for {} contains a NUL character, which no environment variable can \
+             hold; nothing was written",
+            args.name
+        );
+    }
     let scope = match (args.deploy, args.runtime) {
         (true, _) => Some(Scope::Deploy),
         (_, true) => Some(Scope::Runtime),

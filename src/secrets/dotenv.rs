@@ -230,11 +230,11 @@ impl Document {
         }
     }
 
-    /// The example file for this document: the same comments, markers and keys, every
-    /// value empty. `# optional` marks come from this document and from `previous` (the
-    /// current example); keys only `previous` declares are kept unless listed in
-    /// `removed`. Comments that look like commented-out definitions are left out, since
-    /// they often hold old values.
+    /// The example file for this document: envshim's own header, then the same markers
+    /// and keys, every value empty. `# optional` marks come from this document and from
+    /// `previous` (the current example); keys only `previous` declares are kept unless
+    /// listed in `removed`. No comment of the secrets file is copied: a comment there
+    /// often holds an old value or a commented-out key block, and the example is public.
     pub fn example(&self, previous: Option<&Document>, removed: &[&str]) -> String {
         let optional_before = |key: &str| {
             previous
@@ -254,12 +254,17 @@ impl Document {
             }),
         };
         let mut example = Document::default();
+        example.items.push(Item::Text(EXAMPLE_HEADER.to_string()));
         for item in &self.items {
             match item {
+                // Blank lines keep the layout; a comment's text never leaves the secrets.
                 Item::Text(text) => {
-                    let body = text.trim().trim_start_matches('#').trim_start();
-                    if split_key(body).is_err() {
-                        example.items.push(Item::Text(text.clone()));
+                    let previous_blank = matches!(
+                        example.items.last(),
+                        Some(Item::Text(t)) if t.trim().is_empty() || t == EXAMPLE_HEADER
+                    );
+                    if text.trim().is_empty() && !previous_blank {
+                        example.items.push(Item::Text("\n".to_string()));
                     }
                 }
                 Item::Marker { scope, raw } => example.items.push(Item::Marker {
@@ -287,6 +292,13 @@ impl Document {
             .position(|i| matches!(i, Item::Entry(e) if e.key == key))
     }
 }
+
+/// The first lines of every example file envshim writes (its own words, never a comment
+/// of the secrets file).
+pub const EXAMPLE_HEADER: &str = "\
+# The keys of the encrypted secrets file beside this one, by scope; never their values.
+# Written by envshim on every change. A key whose line ends in `# optional` may be unset.
+";
 
 /// Renders `KEY=value`, quoted so that dotenvy reads back exactly `value`. Keeps an
 /// `export ` prefix and a trailing comment from `previous` (the old definition).
@@ -864,8 +876,11 @@ mod tests {
         let example = secrets.example(Some(&previous), &["GONE"]);
         assert_eq!(
             example,
-            "# team keys\nA= # optional\nB= # optional\nDECLARED=\n# [deploy]\nD=\nLATER=\n"
+            format!(
+                "{EXAMPLE_HEADER}A= # optional\nB= # optional\nDECLARED=\n# [deploy]\nD=\nLATER=\n"
+            )
         );
         assert!(!example.contains("secret") && !example.contains("sk-old"));
+        assert!(!example.contains("team keys"));
     }
 }

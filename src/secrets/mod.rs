@@ -58,9 +58,11 @@ impl SecretsPaths {
         let cwd = std::env::current_dir().context("cannot read the current directory")?;
         let mut dir = cwd.as_path();
         loop {
-            let candidate = dir.join(DEFAULT_FILE);
-            if candidate.exists() {
-                return Ok(Self::for_file(candidate));
+            let candidate = Self::for_file(dir.join(DEFAULT_FILE));
+            // A lone recipients file marks the project too (its secrets file was
+            // deleted): reading then says how to restore or recreate it.
+            if candidate.secrets.exists() || candidate.recipients.exists() {
+                return Ok(candidate);
             }
             if dir.join(".git").exists() {
                 break;
@@ -75,6 +77,36 @@ impl SecretsPaths {
              run `envshim init` to create one, or pass -f FILE",
             cwd.display()
         ))
+    }
+}
+
+/// `envshim ARGS` as a user would type it for this secrets file: with `-f FILE` unless
+/// it is the `.env.secrets` of the current directory, so advice works when run as printed.
+pub fn command_for(paths: &SecretsPaths, args: &str) -> String {
+    let here = std::env::current_dir()
+        .map(|d| d.join(DEFAULT_FILE))
+        .is_ok_and(|d| d == paths.secrets)
+        || paths.secrets == Path::new(DEFAULT_FILE);
+    if here {
+        format!("envshim {args}")
+    } else {
+        format!(
+            "envshim -f {} {args}",
+            shell_word(&paths.secrets.display().to_string())
+        )
+    }
+}
+
+/// A path quoted for a POSIX shell when it needs quoting.
+pub fn shell_word(text: &str) -> String {
+    if !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+:@%".contains(c))
+    {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
     }
 }
 
@@ -122,10 +154,22 @@ pub fn load(paths: &SecretsPaths, ids: &Identities) -> anyhow::Result<Document> 
     let path = &paths.secrets;
     let ciphertext = read_file(path, "the encrypted secrets file").map_err(|e| {
         if !path.exists() {
-            anyhow!(
-                "{} does not exist; run `envshim init` to create it, or pass -f FILE",
-                path.display()
-            )
+            if paths.recipients.exists() || paths.example.exists() {
+                anyhow!(
+                    "{} does not exist although its recipients or example file does; restore \
+                     it from git (`git checkout -- {}`), or start an empty one with `{}` \
+                     (keeps the recipients)",
+                    path.display(),
+                    shell_word(&path.display().to_string()),
+                    command_for(paths, "init --force")
+                )
+            } else {
+                anyhow!(
+                    "{} does not exist; create it with `{}`, or pass -f FILE",
+                    path.display(),
+                    command_for(paths, "init")
+                )
+            }
         } else {
             e
         }
@@ -133,10 +177,16 @@ pub fn load(paths: &SecretsPaths, ids: &Identities) -> anyhow::Result<Document> 
     let plaintext = crypto::decrypt(&ciphertext, &ids.identities).map_err(|failure| {
         let display = path.display();
         match failure {
-            DecryptFailure::NotEncrypted => anyhow!(
-                "{display} is not encrypted (it looks like plaintext). Move it aside and \
-                 encrypt its contents with `envshim import <file>`; never commit it as is"
-            ),
+            DecryptFailure::NotEncrypted => {
+                let word = shell_word(&display.to_string());
+                anyhow!(
+                    "{display} is not encrypted (it looks like plaintext); never commit it as \
+                     is. Encrypt it with `mv {word} {word}.plain && {} && {} {word}.plain && \
+                     rm {word}.plain`",
+                    command_for(paths, "init --force"),
+                    command_for(paths, "import")
+                )
+            }
             DecryptFailure::NoMatchingIdentity if listed(paths, ids) => anyhow!(
                 "{display} cannot be decrypted with your identity ({}) although {} lists it: \
                  the file was modified, or encrypted before your key was added. Restore it \
@@ -169,6 +219,19 @@ pub fn load(paths: &SecretsPaths, ids: &Identities) -> anyhow::Result<Document> 
         }
     })?;
     dotenv::parse_bytes(&plaintext).with_context(|| format!("{} (decrypted)", path.display()))
+}
+
+/// Refuses a document with a value that holds a NUL character: no environment variable
+/// can carry one, so every later `exec` would fail. Names the key, never the value.
+pub fn refuse_nul_values(doc: &Document) -> anyhow::Result<()> {
+    if let Some(entry) = doc.entries().find(|e| e.value.contains('\0')) {
+        anyhow::bail!(
+            "the value of {} contains a NUL character, which no environment variable can \
+             hold; nothing was written",
+            entry.key
+        );
+    }
+    Ok(())
 }
 
 /// True when one of the identities' public keys is in the recipients file.
@@ -263,6 +326,7 @@ impl Update {
     pub fn save_to(self, recipients: Option<&[recipients::RecipientKey]>) -> anyhow::Result<bool> {
         let text = self.doc.render();
         let reread = dotenv::parse(&text).context("the changed secrets do not parse")?;
+        refuse_nul_values(&reread)?;
         for key in &self.changed {
             let before = self.doc.get(key).map(|e| e.value.as_str());
             let after = reread.get(key).map(|e| e.value.as_str());
@@ -318,7 +382,7 @@ impl Update {
 /// The recipients file `current` rewritten to hold `keys`, and with `keep_others` also
 /// every key it already lists: comments and the order of the keys that stay are kept,
 /// duplicates dropped, new keys appended.
-fn recipients_file_lines(
+pub fn recipients_file_lines(
     current: &str,
     keys: &[recipients::RecipientKey],
     keep_others: bool,

@@ -75,8 +75,10 @@ pub fn parse(text: &str) -> anyhow::Result<Vec<RecipientKey>> {
 pub fn read(path: &Path) -> anyhow::Result<Vec<RecipientKey>> {
     let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => anyhow::anyhow!(
-            "{} does not exist; it lists who can read the secrets (create it with `envshim init`)",
-            path.display()
+            "{} does not exist; it lists who can read the secrets. Restore it from git \
+             (`git checkout -- {}`), or write the readers' public keys into it, one per line",
+            path.display(),
+            super::shell_word(&path.display().to_string())
         ),
         std::io::ErrorKind::InvalidData => anyhow::anyhow!("{} is not UTF-8 text", path.display()),
         _ => anyhow::anyhow!("cannot read {}: {e}", path.display()),

@@ -17,6 +17,19 @@ pub fn dir_of(path: &Path) -> &Path {
 /// Atomically replaces (or creates) `path` with `bytes`. An existing file keeps its mode;
 /// a new one gets `new_mode` (Unix).
 pub fn write_atomic(path: &Path, bytes: &[u8], new_mode: u32) -> anyhow::Result<()> {
+    write(path, bytes, Some(new_mode))
+}
+
+/// Atomically replaces (or creates) `path` with `bytes` readable by its owner only
+/// (0600) from the moment it exists, whatever mode the file it replaces had: for
+/// private keys, which another user must never catch between a rename and a chmod.
+pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    write(path, bytes, None)
+}
+
+/// `keep_or_new`: `Some(mode)` keeps an existing file's mode (new files get `mode`);
+/// `None` leaves the temporary file's 0600.
+fn write(path: &Path, bytes: &[u8], keep_or_new: Option<u32>) -> anyhow::Result<()> {
     let dir = dir_of(path);
     let mut tmp = tempfile::Builder::new()
         .prefix(".envshim-")
@@ -26,7 +39,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8], new_mode: u32) -> anyhow::Result<
     tmp.write_all(bytes)
         .and_then(|()| tmp.as_file().sync_all())
         .with_context(|| format!("cannot write {}", path.display()))?;
-    set_mode(tmp.path(), path, new_mode)?;
+    if let Some(new_mode) = keep_or_new {
+        set_mode(tmp.path(), path, new_mode)?;
+    }
     tmp.persist(path)
         .map_err(|e| e.error)
         .with_context(|| format!("cannot replace {}", path.display()))?;
