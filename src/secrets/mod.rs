@@ -20,7 +20,7 @@ use identity::Identities;
 pub const DEFAULT_FILE: &str = ".env.secrets";
 
 /// Refuse to read files larger than this: a secrets file is a few KiB.
-const MAX_FILE_BYTES: u64 = 16 << 20;
+pub const MAX_FILE_BYTES: u64 = 16 << 20;
 
 /// A secrets file and its companions, named after it (DESIGN §1).
 #[derive(Debug, Clone)]
@@ -111,19 +111,38 @@ pub fn shell_word(text: &str) -> String {
 }
 
 /// Reads a whole file with errors that name it; `what` describes it for the user.
+/// At most [`MAX_FILE_BYTES`] are read, whatever the file is: a device such as
+/// `/dev/zero` or a FIFO reports no size, so the limit is enforced while reading.
 pub fn read_file(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
+    read_file_limited(path, what, MAX_FILE_BYTES)
+}
+
+/// [`read_file`] with another limit.
+pub fn read_file_limited(path: &Path, what: &str, limit: u64) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read;
     let meta = std::fs::metadata(path).map_err(|e| io_error(path, what, &e))?;
     if meta.is_dir() {
         return Err(anyhow!("{} is a directory, not {what}", path.display()));
     }
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(anyhow!(
-            "{} is {} bytes, far too large for {what}",
+    let too_large = || {
+        anyhow!(
+            "{} is larger than {} MiB, far too large for {what}",
             path.display(),
-            meta.len()
-        ));
+            limit >> 20
+        )
+    };
+    if meta.len() > limit {
+        return Err(too_large());
     }
-    std::fs::read(path).map_err(|e| io_error(path, what, &e))
+    let file = std::fs::File::open(path).map_err(|e| io_error(path, what, &e))?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| io_error(path, what, &e))?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large());
+    }
+    Ok(bytes)
 }
 
 fn io_error(path: &Path, what: &str, e: &std::io::Error) -> anyhow::Error {
@@ -138,7 +157,7 @@ fn io_error(path: &Path, what: &str, e: &std::io::Error) -> anyhow::Error {
 
 /// Reads the recipients' canonical keys, for deciding which `~/.ssh` key may be used.
 pub fn recipient_keys(paths: &SecretsPaths) -> Option<Vec<String>> {
-    let text = std::fs::read_to_string(&paths.recipients).ok()?;
+    let text = recipients::read_text(&paths.recipients).ok()?;
     let keys = recipients::parse(&text).ok()?;
     Some(keys.iter().map(|k| k.canonical()).collect())
 }
@@ -210,6 +229,11 @@ pub fn load(paths: &SecretsPaths, ids: &Identities) -> anyhow::Result<Document> 
             DecryptFailure::Damaged => anyhow!(
                 "{display} cannot be decrypted: {failure}. Restore it from git \
                  (`git checkout -- {display}`) or from a backup"
+            ),
+            DecryptFailure::TooManyStanzas(count) => anyhow!(
+                "{display} cannot be decrypted: {failure} ({count} found); no envshim file \
+                 has that many readers, so it was crafted or damaged. Restore it from git \
+                 (`git checkout -- {display}`)"
             ),
             DecryptFailure::Passphrase => anyhow!(
                 "{display} cannot be read: {failure}; envshim files are encrypted to the \
@@ -356,7 +380,7 @@ impl Update {
             // new keys together, then re-encrypt, then list only the new keys.
             let mut listed = None;
             if let Some(keys) = recipients {
-                let current = std::fs::read_to_string(&self.paths.recipients).unwrap_or_default();
+                let current = recipients::read_text(&self.paths.recipients).unwrap_or_default();
                 let union = recipients_file_lines(&current, keys, true);
                 if union != current {
                     store::write_atomic(&self.paths.recipients, union.as_bytes(), 0o644)?;

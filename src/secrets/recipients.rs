@@ -58,6 +58,16 @@ pub fn canonical(key: &str) -> String {
     key.split_whitespace().take(2).collect::<Vec<_>>().join(" ")
 }
 
+/// Largest recipients file read: about 1,000 SSH-RSA keys.
+const MAX_RECIPIENTS_BYTES: u64 = 1 << 20;
+
+/// Reads a recipients file's text, at most [`MAX_RECIPIENTS_BYTES`] of it (a device or
+/// a FIFO is not read without bound).
+pub fn read_text(path: &Path) -> anyhow::Result<String> {
+    let bytes = super::read_file_limited(path, "the recipients file", MAX_RECIPIENTS_BYTES)?;
+    String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{} is not UTF-8 text", path.display()))
+}
+
 /// Parses recipients text; errors name the line.
 pub fn parse(text: &str) -> anyhow::Result<Vec<RecipientKey>> {
     let mut keys = Vec::new();
@@ -73,16 +83,15 @@ pub fn parse(text: &str) -> anyhow::Result<Vec<RecipientKey>> {
 
 /// Reads and parses a recipients file; errors name the file and the line.
 pub fn read(path: &Path) -> anyhow::Result<Vec<RecipientKey>> {
-    let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => anyhow::anyhow!(
+    if !path.exists() {
+        bail!(
             "{} does not exist; it lists who can read the secrets. Restore it from git \
              (`git checkout -- {}`), or write the readers' public keys into it, one per line",
             path.display(),
             super::shell_word(&path.display().to_string())
-        ),
-        std::io::ErrorKind::InvalidData => anyhow::anyhow!("{} is not UTF-8 text", path.display()),
-        _ => anyhow::anyhow!("cannot read {}: {e}", path.display()),
-    })?;
+        );
+    }
+    let text = read_text(path)?;
     let keys = parse(&text).with_context(|| path.display().to_string())?;
     if keys.is_empty() {
         bail!(
