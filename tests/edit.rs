@@ -129,12 +129,15 @@ fn a_signal_during_editing_removes_the_plaintext() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
+        // The editor writes the path and a newline; wait for the whole line (the file
+        // exists, empty, before its text is written).
         let deadline = Instant::now() + Duration::from_secs(20);
-        while !p.path("path").exists() {
+        let written = || fs::read_to_string(p.path("path")).unwrap_or_default();
+        while !written().ends_with('\n') {
             assert!(Instant::now() < deadline, "the editor never started");
             std::thread::sleep(Duration::from_millis(20));
         }
-        let scratch = PathBuf::from(p.read("path").trim());
+        let scratch = PathBuf::from(written().trim());
         assert!(scratch.exists());
         let ok = Command::new("kill")
             .args([signal, &child.id().to_string()])
