@@ -413,3 +413,41 @@ fn a_closed_stdout_is_a_quiet_exit() {
         assert!(stderr.contains("status=0"), "{command}: {stderr}");
     }
 }
+
+#[test]
+fn the_advice_for_a_newcomer_without_an_identity_works() {
+    // The owner's identity lives outside the newcomer's HOME.
+    let p = Project::new();
+    let owner = p.home.join("../owner.txt");
+    let owner_pub = p.age_keygen(&owner);
+    p.write(".env.secrets.recipients", format!("{owner_pub}\n"));
+    p.write(
+        ".env.secrets",
+        age_encrypt(&p.path(".env.secrets.recipients"), "A=team-value\n", true),
+    );
+    let r = p
+        .run(["get", "A"])
+        .code(2)
+        .clean_error()
+        .stderr_has(&["`envshim keygen`", "envshim recipients add"]);
+    assert!(r.stderr.contains("no identity found"), "{r:?}");
+    // As printed: keygen, which prints the public key to hand to a recipient ...
+    let newcomer_pub = p.run(["keygen"]).ok().stdout.trim().to_string();
+    // ... who adds it as the message says.
+    p.run([
+        "-i",
+        owner.to_str().unwrap(),
+        "recipients",
+        "add",
+        &newcomer_pub,
+    ])
+    .ok();
+    assert_eq!(p.run(["get", "A"]).ok().stdout, "team-value\n");
+    // A deleted example and `doctor --fix`, as doctor advises for a broken example.
+    p.write(".env.secrets.example", "not a dotenv line\n");
+    let r = p.run(["doctor"]).code(1);
+    assert!(r.stdout.contains("envshim doctor --fix"), "{r:?}");
+    fs::remove_file(p.path(".env.secrets.example")).unwrap();
+    p.run(["doctor", "--fix"]);
+    assert!(p.read(".env.secrets.example").contains("\nA=\n"));
+}

@@ -101,9 +101,9 @@ pub fn run(global: &Global, args: DoctorArgs) -> anyhow::Result<Exit> {
                     .to_string()
             } else {
                 format!(
-                    "recreate it: `envshim init --force` keeps nothing else, so instead ask a \
-                     reader for their public key and write it to {} (one per line)",
-                    paths.recipients.display()
+                    "restore it from git (`git checkout -- {}`), or write the readers' public \
+                     keys into it, one per line",
+                    secrets::shell_word(&paths.recipients.display().to_string())
                 )
             };
             report.fail(format!("{e:#}"), fix)?;

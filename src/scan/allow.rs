@@ -129,7 +129,7 @@ pub fn file_level(path: &str, bytes: &[u8], whole: bool, out: &mut Vec<Finding>)
     {
         report(
             "unencrypted-secrets-file",
-            "An envshim secrets file that is not encrypted (run `envshim import` on it)",
+            "An envshim secrets file that is not encrypted (`envshim doctor` prints the command that encrypts it)",
         );
     }
     if SSH_KEY_NAMES.contains(&name) {

@@ -59,9 +59,12 @@ impl SecretsPaths {
         let mut dir = cwd.as_path();
         loop {
             let candidate = Self::for_file(dir.join(DEFAULT_FILE));
-            // A lone recipients file marks the project too (its secrets file was
-            // deleted): reading then says how to restore or recreate it.
-            if candidate.secrets.exists() || candidate.recipients.exists() {
+            // A companion file marks the project too (its secrets file was deleted):
+            // reading then says how to restore or recreate it.
+            if candidate.secrets.exists()
+                || candidate.recipients.exists()
+                || candidate.example.exists()
+            {
                 return Ok(candidate);
             }
             if dir.join(".git").exists() {
