@@ -11,6 +11,7 @@ mod git;
 mod identity;
 mod init_keygen;
 mod interop;
+mod man;
 mod manage;
 mod no_plaintext;
 mod properties;

@@ -8,6 +8,7 @@ mod hook;
 mod init;
 mod keygen;
 mod list;
+mod man;
 mod recipients;
 mod scan;
 mod transfer;
@@ -16,7 +17,7 @@ mod values;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 
 use crate::exit::Exit;
 
@@ -191,12 +192,12 @@ Examples:
         shell: clap_complete::Shell,
     },
 
-    /// Print the manual page (roff), generated from this command line.
+    /// Print the manual page (roff), or write one page per command with --dir.
     #[command(after_help = "\
 Examples:
-  envshim man > /usr/local/share/man/man1/envshim.1
-  envshim man | man -l -")]
-    Man,
+  envshim man | man -l -
+  envshim man --dir /usr/local/share/man/man1     envshim.1 and envshim-init.1, …")]
+    Man(man::ManArgs),
 }
 
 /// Parses the process arguments; prints help or a usage error and exits (status 2) itself.
@@ -245,19 +246,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Doctor(args) => doctor::run(&global, args),
         Command::Scan(args) => scan::run(&global, args),
         Command::Hook(args) => hook::run(&global, args),
-        Command::Completions { shell } => {
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "envshim",
-                &mut std::io::stdout(),
-            );
-            Ok(Exit::Success)
-        }
-        Command::Man => {
-            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
-            Ok(Exit::Success)
-        }
+        Command::Completions { shell } => man::completions(shell),
+        Command::Man(args) => man::run(&global, args),
     }
 }
 
@@ -285,6 +275,7 @@ impl Global {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::CommandFactory;
 
     #[test]
     fn clap_definition_is_consistent() {
