@@ -17,4 +17,5 @@ mod no_plaintext;
 mod properties;
 mod recipients;
 mod scan;
+mod usability;
 mod util;
