@@ -70,3 +70,153 @@ fn a_bad_interpreter_or_a_directory_is_named_and_exits_as_bash_does() {
         .clean_error()
         .stderr_has(&["./no-such-file: command not found"]);
 }
+
+/// A new SSH key pair under the project's HOME; returns the private key path and the
+/// public key line.
+fn ssh_keygen(p: &Project, name: &str, comment: &str) -> (std::path::PathBuf, String) {
+    let key = p.home.join(name);
+    let ok = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f"])
+        .arg(&key)
+        .status()
+        .expect("ssh-keygen");
+    assert!(ok.success());
+    let public = std::fs::read_to_string(format!("{}.pub", key.display())).unwrap();
+    (key, public.trim().to_string())
+}
+
+#[test]
+fn labelled_recipients_are_read_kept_listed_and_age_still_reads_the_file() {
+    let p = Project::initialized();
+    let mine = public_key_of(&p.default_identity_path());
+    // What a team writes by hand: a trailing label after an age key.
+    p.write(
+        ".env.secrets.recipients",
+        format!("# Our team\n\n{mine} # alice\n"),
+    );
+    // The real age CLI rejects that line (age 1.1); envshim reads it ...
+    let age_r = Command::new("age")
+        .arg("-R")
+        .arg(p.path(".env.secrets.recipients"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        !age_r.status.success(),
+        "age -R now accepts labels: simplify"
+    );
+    p.set("A", "value-a", &[]).ok();
+    let doctor = p.run(["doctor"]);
+    assert!(
+        doctor
+            .stdout
+            .contains("line 3: `age -R` rejects a label after an age key"),
+        "{doctor:?}"
+    );
+
+    // ... and every file it writes, age reads: the label moves above its key.
+    let (bob_key, bob_pub) = ssh_keygen(&p, "bob_ed25519", "bob@laptop");
+    p.run(["recipients", "add", &format!("{bob_pub} # bob")])
+        .ok();
+    let carol = p.home.join("carol.txt");
+    let carol_pub = p.age_keygen(&carol);
+    p.run(["recipients", "add", &carol_pub, "--label", "carol"])
+        .ok();
+    let file = p.read(".env.secrets.recipients");
+    assert!(file.starts_with("# Our team\n\n"), "{file}");
+    assert!(file.contains(&format!("\n# alice\n{mine}\n")), "{file}");
+    assert!(file.contains(&format!("\n# bob\n{bob_pub}\n")), "{file}");
+    assert!(
+        file.contains(&format!("\n# carol\n{carol_pub}\n")),
+        "{file}"
+    );
+    age_encrypt(
+        &p.path(".env.secrets.recipients"),
+        "readable by age -R",
+        true,
+    );
+    let doctor = p.run(["doctor"]);
+    assert!(!doctor.stdout.contains("rejects a label"), "{doctor:?}");
+
+    let list = p.run(["recipients", "list"]).ok().stdout;
+    assert!(
+        list.contains(&format!("{mine}  (you)  # alice\n")),
+        "{list}"
+    );
+    assert!(list.contains(&format!("{bob_pub}  # bob\n")), "{list}");
+    assert!(list.contains(&format!("{carol_pub}  # carol\n")), "{list}");
+    for key in [&bob_key, &carol] {
+        let r = age_decrypt(key, &p.path(".env.secrets")).ok();
+        assert!(r.stdout.contains("A=value-a"), "{r:?}");
+    }
+
+    // SSH keys may keep a trailing label: age reads it as part of the key's comment.
+    let (_, dave_pub) = ssh_keygen(&p, "dave_ed25519", "dave@desk");
+    let mut file = p.read(".env.secrets.recipients");
+    file.push_str(&format!("{dave_pub} # dave\n"));
+    p.write(".env.secrets.recipients", &file);
+    age_encrypt(&p.path(".env.secrets.recipients"), "still readable", true);
+    let list = p.run(["recipients", "list"]).ok().stdout;
+    assert!(list.contains(&format!("{dave_pub}  # dave\n")), "{list}");
+
+    // A removed key takes its label along; the others keep theirs.
+    p.run(["recipients", "rm", &carol_pub]).ok();
+    let file = p.read(".env.secrets.recipients");
+    assert!(!file.contains("carol"), "{file}");
+    assert!(file.contains(&format!("\n# bob\n{bob_pub}\n")), "{file}");
+    assert!(file.contains(&format!("{dave_pub} # dave\n")), "{file}");
+    // `rm` takes a key as listed, label and all.
+    p.run(["recipients", "rm", &format!("{bob_pub}  # bob")])
+        .ok();
+    assert!(!p.read(".env.secrets.recipients").contains("bob"));
+}
+
+#[test]
+fn unusable_public_keys_are_one_plain_sentence() {
+    let p = Project::initialized();
+    let before = p.snapshot();
+    for (key, says) in [
+        (
+            "ssh-ed25519 AAAAnotbase64",
+            "not a valid ssh-ed25519 public key: copy the whole line of its .pub file",
+        ),
+        (
+            "ssh-dss AAAAB3NzaC1kc3M=",
+            "ssh-dss keys cannot be age recipients",
+        ),
+    ] {
+        let r = p
+            .run(["recipients", "add", key])
+            .code(2)
+            .clean_error()
+            .stderr_has(&[says]);
+        assert!(!r.stderr.contains("Invalid("), "{r:?}");
+        assert!(!r.stderr.contains("Unsupported("), "{r:?}");
+    }
+    // A private key pasted by mistake is not repeated.
+    let secret = std::fs::read_to_string(p.default_identity_path()).unwrap();
+    let secret = secret
+        .lines()
+        .find(|l| l.starts_with("AGE-SECRET-KEY-1"))
+        .unwrap()
+        .to_string();
+    p.run(["recipients", "add", &secret])
+        .code(2)
+        .clean_error()
+        .stderr_has(&["that is a private key"])
+        .never_shows(&secret["AGE-SECRET-KEY-1".len()..]);
+    assert_eq!(before, p.snapshot());
+
+    // The same sentence, with the line, for a bad key in the file.
+    let mine = public_key_of(&p.default_identity_path());
+    p.write(
+        ".env.secrets.recipients",
+        format!("{mine}\nssh-ed25519 AAAAnotbase64 eve\n"),
+    );
+    let r = p
+        .set("A", "x", &[])
+        .code(2)
+        .clean_error()
+        .stderr_has(&["line 2: not a valid ssh-ed25519 public key"]);
+    assert!(!r.stderr.contains("Invalid("), "{r:?}");
+}

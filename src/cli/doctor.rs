@@ -57,6 +57,7 @@ pub fn run(global: &Global, args: DoctorArgs) -> anyhow::Result<Exit> {
                 keys.len(),
                 if keys.len() == 1 { "" } else { "s" }
             ));
+            check_age_readable(&mut report, &paths.recipients);
             Some(keys.iter().map(|k| k.canonical()).collect::<Vec<_>>())
         }
         Err(e) => {
@@ -265,6 +266,31 @@ fn check_git(report: &mut Report, paths: &SecretsPaths) {
         report.fail(
             format!("git tracks plaintext dotenv: {}", tracked.join(", ")),
             "`envshim import FILE`, `git rm --cached FILE`, then rotate those secrets (git history keeps them)",
+        );
+    }
+}
+
+/// envshim reads `age1… # label`, `age -R` does not: the file must stay readable by both.
+fn check_age_readable(report: &mut Report, path: &Path) {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return;
+    };
+    let lines: Vec<String> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| recipients::unreadable_by_age(line))
+        .map(|(index, _)| (index + 1).to_string())
+        .collect();
+    if !lines.is_empty() {
+        report.fail(
+            format!(
+                "{} line{} {}: `age -R` rejects a label after an age key",
+                path.display(),
+                if lines.len() == 1 { "" } else { "s" },
+                lines.join(", ")
+            ),
+            "put each label on its own line directly above its key (`# alice`), as envshim \
+             writes labels",
         );
     }
 }
