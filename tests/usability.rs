@@ -220,3 +220,107 @@ fn unusable_public_keys_are_one_plain_sentence() {
         .stderr_has(&["line 2: not a valid ssh-ed25519 public key"]);
     assert!(!r.stderr.contains("Invalid("), "{r:?}");
 }
+
+/// A project whose secrets (written by the real `age`) hold a `${HOST}` reference and a
+/// quoted value.
+fn project_with_references() -> Project {
+    let p = Project::new();
+    p.secrets(
+        "# [runtime]\nHOST=db.internal\nDATABASE_URL=\"postgres://app@${HOST}/app\"\n\
+         API_TOKEN='tok-123 456'\n",
+    );
+    p
+}
+
+#[test]
+fn a_mistyped_name_gets_a_suggestion() {
+    let p = project_with_references();
+    p.run(["get", "DATABSE_URL"])
+        .code(2)
+        .clean_error()
+        .stderr_has(&["DATABSE_URL is not set", "Did you mean DATABASE_URL?"])
+        .never_shows("postgres");
+    p.run(["get", "api_token"])
+        .code(2)
+        .clean_error()
+        .stderr_has(&["Did you mean API_TOKEN?"])
+        .never_shows("tok-123");
+    let before = p.snapshot();
+    p.run(["rm", "HSOT"])
+        .code(2)
+        .clean_error()
+        .stderr_has(&["nothing was changed", "Did you mean HOST?"]);
+    assert_eq!(before, p.snapshot());
+    // Nothing close: no guess, the old advice.
+    let r = p
+        .run(["get", "SENTRY_DSN"])
+        .code(2)
+        .clean_error()
+        .stderr_has(&["envshim set SENTRY_DSN"]);
+    assert!(!r.stderr.contains("Did you mean"), "{r:?}");
+}
+
+#[test]
+fn mv_moves_a_key_between_scopes_without_its_value_being_entered() {
+    let p = project_with_references();
+    // No value on stdin or a terminal (stdin is /dev/null): the value comes from the file.
+    p.run(["mv", "API_TOKEN", "--deploy"])
+        .ok()
+        .stderr_has(&["API_TOKEN moved to the deploy section", "value unchanged"])
+        .never_shows("tok-123");
+    let plaintext = p.plaintext();
+    let deploy = plaintext
+        .split("# [deploy]")
+        .nth(1)
+        .expect("a deploy section");
+    assert!(deploy.contains("API_TOKEN='tok-123 456'\n"), "{plaintext}");
+    assert_eq!(plaintext.matches("API_TOKEN").count(), 1, "{plaintext}");
+    let example = p.read(".env.secrets.example");
+    let deploy = example
+        .split("# [deploy]")
+        .nth(1)
+        .expect("a deploy section");
+    assert!(deploy.contains("API_TOKEN="), "{example}");
+    assert_eq!(p.run(["get", "API_TOKEN"]).ok().stdout, "tok-123 456\n");
+    let runtime = p
+        .run(["exec", "--", "sh", "-c", "echo \"[${API_TOKEN-unset}]\""])
+        .ok();
+    assert_eq!(runtime.stdout, "[unset]\n");
+    let deploy = p
+        .run([
+            "exec",
+            "--scope",
+            "deploy",
+            "--",
+            "sh",
+            "-c",
+            "echo \"[$API_TOKEN]\"",
+        ])
+        .ok();
+    assert_eq!(deploy.stdout, "[tok-123 456]\n");
+
+    // Back again, and a second move is a no-op.
+    p.run(["mv", "API_TOKEN", "--runtime"]).ok();
+    let before = p.snapshot();
+    p.run(["mv", "API_TOKEN", "--runtime"])
+        .ok()
+        .stderr_has(&["already in the runtime section"]);
+    assert_eq!(before, p.snapshot());
+
+    // Moving HOST below DATABASE_URL would change what ${HOST} gives: refused.
+    p.run(["mv", "HOST", "--deploy"])
+        .code(2)
+        .clean_error()
+        .stderr_has(&["would change the value of DATABASE_URL", "envshim edit"])
+        .never_shows("db.internal");
+    p.run(["mv", "DATABSE_URL", "--deploy"])
+        .code(2)
+        .clean_error()
+        .stderr_has(&["Did you mean DATABASE_URL?"]);
+    p.run(["mv", "API_TOKEN"]).code(2);
+    assert_eq!(before, p.snapshot());
+    assert_eq!(
+        p.run(["get", "DATABASE_URL"]).ok().stdout,
+        "postgres://app@db.internal/app\n"
+    );
+}

@@ -9,8 +9,10 @@ mod init;
 mod keygen;
 mod list;
 mod man;
+mod mv;
 mod recipients;
 mod scan;
+mod suggest;
 mod transfer;
 mod values;
 
@@ -87,7 +89,9 @@ Examples:
 Examples:
   envshim set DATABASE_URL                         asks, input hidden
   printf %s \"$TOKEN\" | envshim set API_TOKEN
-  envshim set CLOUDFLARE_API_TOKEN --deploy < token.txt   (also moves an existing key)")]
+  envshim set CLOUDFLARE_API_TOKEN --deploy < token.txt   (also moves an existing key)
+
+To move a key without entering its value again: envshim mv NAME --deploy (or --runtime).")]
     Set(values::SetArgs),
 
     /// Print a variable's value.
@@ -103,6 +107,13 @@ Examples:
   envshim list
   envshim list --json | jq -r '.variables[] | select(.set == false) | .name'")]
     List(list::ListArgs),
+
+    /// Move a variable to the deploy or the runtime section; its value stays as it is.
+    #[command(after_help = "\
+Examples:
+  envshim mv CLOUDFLARE_API_TOKEN --deploy     only deploy tooling gets it now
+  envshim mv SENTRY_DSN --runtime")]
+    Mv(mv::MvArgs),
 
     /// Remove a variable from the secrets and the example.
     #[command(after_help = "\
@@ -239,6 +250,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Get(args) => values::get(&global, args),
         Command::List(args) => list::run(&global, args),
         Command::Rm(args) => values::rm(&global, args),
+        Command::Mv(args) => mv::run(&global, args),
         Command::Import(args) => transfer::import(&global, args),
         Command::Export(args) => transfer::export(&global, args),
         Command::Edit(args) => edit::run(&global, args),

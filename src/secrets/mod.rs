@@ -247,6 +247,15 @@ impl Update {
         removed
     }
 
+    /// Every name the secrets or the example define, secrets first.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        let example = self.example.iter().flat_map(|e| e.entries());
+        self.doc
+            .entries()
+            .chain(example.filter(|e| self.doc.get(&e.key).is_none()))
+            .map(|e| e.key.as_str())
+    }
+
     /// Replaces the whole document (for `edit`).
     pub fn replace(&mut self, doc: Document) {
         self.doc = doc;
