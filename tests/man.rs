@@ -61,6 +61,8 @@ fn man_dir_writes_a_page_per_command_and_every_reference_exists() {
         "envshim-get.1",
         "envshim-list.1",
         "envshim-rm.1",
+        "envshim-mv.1",
+        "envshim-whoami.1",
         "envshim-import.1",
         "envshim-export.1",
         "envshim-edit.1",

@@ -324,3 +324,81 @@ fn mv_moves_a_key_between_scopes_without_its_value_being_entered() {
         "postgres://app@db.internal/app\n"
     );
 }
+
+#[test]
+fn whoami_shows_the_identity_its_public_key_and_whether_it_is_a_recipient() {
+    let p = Project::initialized();
+    let mine = public_key_of(&p.default_identity_path());
+    p.write(".env.secrets.recipients", format!("# alice\n{mine}\n"));
+    let r = p.run(["whoami"]).ok();
+    let identity = p.default_identity_path();
+    assert!(
+        r.stdout
+            .contains(&format!("identity: {}\n", identity.display())),
+        "{r:?}"
+    );
+    assert!(
+        r.stdout.contains(&format!("{mine}  a recipient of ")),
+        "{r:?}"
+    );
+    assert!(r.stdout.contains(".env.secrets  # alice\n"), "{r:?}");
+
+    // Another key: not a recipient, and what to ask for.
+    let bob = p.home.join("bob.txt");
+    let bob_pub = p.age_keygen(&bob);
+    let r = p.run(["-i", bob.to_str().unwrap(), "whoami"]).ok();
+    assert!(
+        r.stdout
+            .contains(&format!("identity: --identity {}", bob.display())),
+        "{r:?}"
+    );
+    assert!(
+        r.stdout
+            .contains(&format!("{bob_pub}  NOT a recipient of ")),
+        "{r:?}"
+    );
+    assert!(
+        r.stdout
+            .contains(&format!("`envshim recipients add {bob_pub}`")),
+        "{r:?}"
+    );
+
+    // The key from ENVSHIM_AGE_KEY: its public half only.
+    let text = std::fs::read_to_string(&bob).unwrap();
+    let secret = text
+        .lines()
+        .find(|l| l.starts_with("AGE-SECRET-KEY-1"))
+        .unwrap();
+    let r: Run = p
+        .envshim()
+        .env("ENVSHIM_AGE_KEY", secret)
+        .arg("whoami")
+        .output()
+        .unwrap()
+        .into();
+    let r = r.ok().never_shows(&secret["AGE-SECRET-KEY-1".len()..]);
+    assert!(r.stdout.contains("identity: ENVSHIM_AGE_KEY\n"), "{r:?}");
+    assert!(r.stdout.contains(&bob_pub), "{r:?}");
+
+    // Outside any project: the identity still, nothing to compare with.
+    let r: Run = p
+        .envshim()
+        .current_dir(&p.home)
+        .arg("whoami")
+        .output()
+        .unwrap()
+        .into();
+    let r = r.ok();
+    assert!(
+        r.stdout
+            .contains(&format!("{mine}  (no .env.secrets here to check)")),
+        "{r:?}"
+    );
+
+    // No identity at all: the usual advice.
+    let q = Project::new();
+    q.run(["whoami"])
+        .code(2)
+        .clean_error()
+        .stderr_has(&["no identity found", "envshim keygen"]);
+}

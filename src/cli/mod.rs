@@ -15,6 +15,7 @@ mod scan;
 mod suggest;
 mod transfer;
 mod values;
+mod whoami;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -143,6 +144,13 @@ Examples:
   EDITOR='code --wait' envshim edit")]
     Edit(edit::EditArgs),
 
+    /// Show your identity, its public key, and whether it is a recipient of the file.
+    #[command(after_help = "\
+Examples:
+  envshim whoami                     which key envshim uses, and can it read .env.secrets?
+  envshim -f deploy/prod.env.secrets whoami")]
+    Whoami,
+
     /// List, add or remove recipients; every change re-encrypts the file.
     #[command(after_help = "\
 Examples:
@@ -255,6 +263,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Export(args) => transfer::export(&global, args),
         Command::Edit(args) => edit::run(&global, args),
         Command::Recipients(args) => recipients::run(&global, args),
+        Command::Whoami => whoami::run(&global),
         Command::Doctor(args) => doctor::run(&global, args),
         Command::Scan(args) => scan::run(&global, args),
         Command::Hook(args) => hook::run(&global, args),
