@@ -402,3 +402,25 @@ fn whoami_shows_the_identity_its_public_key_and_whether_it_is_a_recipient() {
         .clean_error()
         .stderr_has(&["no identity found", "envshim keygen"]);
 }
+
+#[test]
+fn exec_names_the_misspelt_key_behind_a_missing_variable() {
+    let p = Project::initialized();
+    // A teammate's example declares DATABASE_URL; this clone set it under a typo.
+    p.write(".env.secrets.example", "HOST=\nDATABASE_URL=\n");
+    p.set("HOST", "db.internal", &[]).ok();
+    p.set("DATABSE_URL", "postgres://u:pw-9f8e7d@db/app", &[])
+        .ok();
+    p.run(["exec", "--", "true"])
+        .code(2)
+        .clean_error()
+        .stderr_has(&[
+            "required variable is missing: DATABASE_URL",
+            "The file sets DATABSE_URL: did you mean DATABASE_URL?",
+        ])
+        .never_shows("pw-9f8e7d");
+    // Nothing near: no guess.
+    p.write(".env.secrets.example", "HOST=\nSENTRY_DSN=\n");
+    let r = p.run(["exec", "--", "true"]).code(2).clean_error();
+    assert!(!r.stderr.contains("did you mean"), "{r:?}");
+}
