@@ -409,6 +409,7 @@ fn exec_names_the_misspelt_key_behind_a_missing_variable() {
     // A teammate's example declares DATABASE_URL; this clone set it under a typo.
     p.write(".env.secrets.example", "HOST=\nDATABASE_URL=\n");
     p.set("HOST", "db.internal", &[]).ok();
+    // envshim:allow: a made-up password
     p.set("DATABSE_URL", "postgres://u:pw-9f8e7d@db/app", &[])
         .ok();
     p.run(["exec", "--", "true"])
