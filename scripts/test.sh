@@ -3,7 +3,7 @@
 # when it is missing, then runs `cargo test --locked` (extra arguments are passed on).
 #
 #   - from the system's packages (apt-get, when run as root or with sudo): git, the age
-#     CLI, ssh-keygen, strace, python3 with venv, node and npm
+#     CLI, ssh-keygen, strace, man and groff, python3 with venv, node and npm
 #   - Python tools into a virtual environment under target/test-tools/venv:
 #     pre-commit, check-jsonschema, jsonschema, python-dotenv
 #   - Node's dotenv under target/test-tools/node (for the import dialect tests)
@@ -28,6 +28,8 @@ want strace strace
 want python3 python3
 want node nodejs
 want npm npm
+want man man-db
+want groff groff-base
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then sudo=(); elif command -v sudo >/dev/null; then sudo=(sudo); else

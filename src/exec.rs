@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 use std::ffi::{OsStr, OsString};
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use zeroize::Zeroizing;
@@ -193,7 +194,7 @@ pub fn run(program: &OsStr, args: &[OsString], plan: &Plan) -> anyhow::Error {
     use std::os::unix::process::CommandExt;
     let mut command = build(program, args, plan);
     let err = command.exec();
-    launch_error(program, &err)
+    launch_error(program, &err, plan)
 }
 
 /// Runs `program` and exits with its status; Ctrl-C is left to the child.
@@ -204,7 +205,7 @@ pub fn run(program: &OsStr, args: &[OsString], plan: &Plan) -> anyhow::Error {
     let mut command = build(program, args, plan);
     match command.status() {
         Ok(status) => std::process::exit(status.code().unwrap_or(1)),
-        Err(err) => launch_error(program, &err),
+        Err(err) => launch_error(program, &err, plan),
     }
 }
 
@@ -223,12 +224,30 @@ fn build(program: &OsStr, args: &[OsString], plan: &Plan) -> Command {
     command
 }
 
-fn launch_error(program: &OsStr, err: &std::io::Error) -> anyhow::Error {
+/// The error for a command that could not be started, with the shell's exit status: 127
+/// when it (or the interpreter its `#!` line names) is not found, 126 when it cannot be
+/// executed. Only the command file's first line is read, to name the interpreter.
+fn launch_error(program: &OsStr, err: &std::io::Error, plan: &Plan) -> anyhow::Error {
     let name = program.to_string_lossy();
+    let file = locate(program, plan);
     let (exit, message) = match err.kind() {
-        std::io::ErrorKind::NotFound => {
-            (Exit::CommandNotFound, format!("{name}: command not found"))
-        }
+        std::io::ErrorKind::NotFound => match file.as_deref().map(interpreter) {
+            Some(Some(interpreter)) => {
+                (Exit::CommandNotFound, bad_interpreter(&name, &interpreter))
+            }
+            Some(None) => (
+                Exit::CommandNotFound,
+                format!(
+                    "cannot run {name}: the file exists but the program that loads it was not \
+                     found (a binary built for another system or C library?)"
+                ),
+            ),
+            None => (Exit::CommandNotFound, format!("{name}: command not found")),
+        },
+        std::io::ErrorKind::PermissionDenied if file.as_deref().is_some_and(Path::is_dir) => (
+            Exit::CannotExecute,
+            format!("cannot run {name}: it is a directory"),
+        ),
         std::io::ErrorKind::PermissionDenied => (
             Exit::CannotExecute,
             format!("{name}: permission denied (is it executable?)"),
@@ -239,6 +258,64 @@ fn launch_error(program: &OsStr, err: &std::io::Error) -> anyhow::Error {
         ),
     };
     ExitError { exit, message }.into()
+}
+
+/// The file `execvp` would have run: `program` itself when it has a `/`, else the first
+/// match in the command's `PATH` (the file's, when it sets one).
+fn locate(program: &OsStr, plan: &Plan) -> Option<PathBuf> {
+    let path = Path::new(program);
+    if program.as_encoded_bytes().contains(&b'/') {
+        return path.exists().then(|| path.to_path_buf());
+    }
+    let search = match plan.set.iter().find(|(key, _)| key == "PATH") {
+        Some((_, value)) => OsString::from(value.as_str()),
+        None => std::env::var_os("PATH")?,
+    };
+    std::env::split_paths(&search)
+        .map(|dir| dir.join(path))
+        .find(|candidate| candidate.exists())
+}
+
+/// The interpreter named on `file`'s `#!` line, if it has one.
+fn interpreter(file: &Path) -> Option<String> {
+    use std::io::Read;
+    // The kernel reads at most this much of the line.
+    let mut head = [0u8; 256];
+    let mut reader = std::fs::File::open(file).ok()?.take(head.len() as u64);
+    let mut len = 0;
+    while let Ok(n @ 1..) = reader.read(&mut head[len..]) {
+        len += n;
+    }
+    let line = head[..len].strip_prefix(b"#!")?;
+    let line = line.split(|&b| b == b'\n').next().unwrap_or_default();
+    let line = String::from_utf8_lossy(line);
+    let word = line
+        .trim_start_matches([' ', '\t'])
+        .split([' ', '\t'])
+        .next()
+        .unwrap_or_default();
+    Some(word.to_string())
+}
+
+fn bad_interpreter(name: &str, interpreter: &str) -> String {
+    let shown = interpreter.escape_debug();
+    if Path::new(interpreter).exists() {
+        return format!(
+            "cannot run {name}: its interpreter `{shown}` (from the #! line) exists but could \
+             not be started"
+        );
+    }
+    match interpreter.strip_suffix('\r') {
+        Some(meant) => format!(
+            "cannot run {name}: its interpreter `{shown}` (from the #! line) was not found. \
+             The line ends in a carriage return (Windows line endings): convert the file, \
+             e.g. `sed -i 's/\\r$//' {name}`, and it will run {}",
+            meant.escape_debug()
+        ),
+        None => {
+            format!("cannot run {name}: its interpreter `{shown}` (from the #! line) was not found")
+        }
+    }
 }
 
 #[cfg(test)]

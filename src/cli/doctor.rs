@@ -91,6 +91,7 @@ pub fn run(global: &Global, args: DoctorArgs) -> anyhow::Result<Exit> {
                 keys.len(),
                 if keys.len() == 1 { "" } else { "s" }
             ))?;
+            check_age_readable(&mut report, &paths.recipients)?;
             Some(keys.iter().map(|k| k.canonical()).collect::<Vec<_>>())
         }
         // A missing recipients file beside a missing secrets file is the same problem.
@@ -391,4 +392,30 @@ fn check_git(report: &mut Report, paths: &SecretsPaths) -> std::io::Result<()> {
             "`envshim import FILE`, `git rm --cached FILE`, then rotate those secrets (git history keeps them)",
         )
     }
+}
+
+/// envshim reads `age1… # label`, `age -R` does not: the file must stay readable by both.
+fn check_age_readable(report: &mut Report, path: &Path) -> std::io::Result<()> {
+    let Ok(text) = recipients::read_text(path) else {
+        return Ok(());
+    };
+    let lines: Vec<String> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| recipients::unreadable_by_age(line))
+        .map(|(index, _)| (index + 1).to_string())
+        .collect();
+    if !lines.is_empty() {
+        report.fail(
+            format!(
+                "{} line{} {}: `age -R` rejects a label after an age key",
+                path.display(),
+                if lines.len() == 1 { "" } else { "s" },
+                lines.join(", ")
+            ),
+            "put each label on its own line directly above its key (`# alice`), as envshim \
+             writes labels",
+        )?;
+    }
+    Ok(())
 }

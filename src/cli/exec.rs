@@ -5,7 +5,7 @@ use std::ffi::OsString;
 
 use anyhow::bail;
 
-use super::Global;
+use super::{suggest, Global};
 use crate::exec::{self, ScopeChoice};
 use crate::exit::Exit;
 use crate::prompt;
@@ -52,6 +52,8 @@ pub fn run(global: &Global, args: ExecArgs) -> anyhow::Result<Exit> {
         args.no_override,
         inherited,
     );
+    // Names only (never values), for "the file has DATABSE_URL" next to a missing name.
+    let names: Vec<String> = document.entries().map(|e| e.key.clone()).collect();
     drop(document);
     if let Some((key, _)) = plan.set.iter().find(|(_, v)| v.contains('\0')) {
         bail!(
@@ -104,10 +106,29 @@ pub fn run(global: &Global, args: ExecArgs) -> anyhow::Result<Exit> {
     }
     if !plan.missing.is_empty() {
         if !prompt::interactive() {
+            // Each missing name with the file's name it is probably a typo of.
+            let near: Vec<(&str, &str)> = plan
+                .missing
+                .iter()
+                .filter_map(|name| {
+                    suggest::closest(name, names.iter().map(String::as_str))
+                        .map(|near| (near, name.as_str()))
+                })
+                .collect();
+            let misspelt = if near.is_empty() {
+                String::new()
+            } else {
+                let (set, meant): (Vec<&str>, Vec<&str>) = near.into_iter().unzip();
+                format!(
+                    ". The file sets {}: did you mean {}? (`envshim edit` renames)",
+                    set.join(", "),
+                    meant.join(", ")
+                )
+            };
             bail!(
                 "required variable{} missing: {} (declared in {}). Add {} with \
                  `envshim set NAME`, export {} for this run, or mark {} `# optional` \
-                 in the example",
+                 in the example{misspelt}",
                 if plan.missing.len() == 1 {
                     " is"
                 } else {

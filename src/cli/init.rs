@@ -120,7 +120,7 @@ pub fn run(global: &Global, args: InitArgs) -> anyhow::Result<Exit> {
                 paths.recipients.display()
             ));
         }
-        crate::secrets::recipients_file_lines(&current, &parsed, true)
+        recipients::rewrite(&current, &parsed, true)
     } else {
         recipients::render(&keys)
     };

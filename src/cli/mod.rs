@@ -8,15 +8,19 @@ mod hook;
 mod init;
 mod keygen;
 mod list;
+mod man;
+mod mv;
 mod recipients;
 mod scan;
+mod suggest;
 mod transfer;
 mod values;
+mod whoami;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 
 use crate::exit::Exit;
 
@@ -86,7 +90,9 @@ Examples:
 Examples:
   envshim set DATABASE_URL                         asks, input hidden
   printf %s \"$TOKEN\" | envshim set API_TOKEN
-  envshim set CLOUDFLARE_API_TOKEN --deploy < token.txt   (also moves an existing key)")]
+  envshim set CLOUDFLARE_API_TOKEN --deploy < token.txt   (also moves an existing key)
+
+To move a key without entering its value again: envshim mv NAME --deploy (or --runtime).")]
     Set(values::SetArgs),
 
     /// Print a variable's value.
@@ -102,6 +108,13 @@ Examples:
   envshim list
   envshim list --json | jq -r '.variables[] | select(.set == false) | .name'")]
     List(list::ListArgs),
+
+    /// Move a variable to the deploy or the runtime section; its value stays as it is.
+    #[command(after_help = "\
+Examples:
+  envshim mv CLOUDFLARE_API_TOKEN --deploy     only deploy tooling gets it now
+  envshim mv SENTRY_DSN --runtime")]
+    Mv(mv::MvArgs),
 
     /// Remove a variable from the secrets and the example.
     #[command(after_help = "\
@@ -130,6 +143,13 @@ Examples:
   envshim edit
   EDITOR='code --wait' envshim edit")]
     Edit(edit::EditArgs),
+
+    /// Show your identity, its public key, and whether it is a recipient of the file.
+    #[command(after_help = "\
+Examples:
+  envshim whoami                     which key envshim uses, and can it read .env.secrets?
+  envshim -f deploy/prod.env.secrets whoami")]
+    Whoami,
 
     /// List, add or remove recipients; every change re-encrypts the file.
     #[command(after_help = "\
@@ -191,12 +211,12 @@ Examples:
         shell: clap_complete::Shell,
     },
 
-    /// Print the manual page (roff), generated from this command line.
+    /// Print the manual page (roff), or write one page per command with --dir.
     #[command(after_help = "\
 Examples:
-  envshim man > /usr/local/share/man/man1/envshim.1
-  envshim man | man -l -")]
-    Man,
+  envshim man | man -l -
+  envshim man --dir /usr/local/share/man/man1     envshim.1 and envshim-init.1, …")]
+    Man(man::ManArgs),
 }
 
 /// Parses the process arguments; prints help or a usage error and exits (status 2) itself.
@@ -238,26 +258,17 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Get(args) => values::get(&global, args),
         Command::List(args) => list::run(&global, args),
         Command::Rm(args) => values::rm(&global, args),
+        Command::Mv(args) => mv::run(&global, args),
         Command::Import(args) => transfer::import(&global, args),
         Command::Export(args) => transfer::export(&global, args),
         Command::Edit(args) => edit::run(&global, args),
         Command::Recipients(args) => recipients::run(&global, args),
+        Command::Whoami => whoami::run(&global),
         Command::Doctor(args) => doctor::run(&global, args),
         Command::Scan(args) => scan::run(&global, args),
         Command::Hook(args) => hook::run(&global, args),
-        Command::Completions { shell } => {
-            // Into a buffer first: clap_complete panics when its writer fails.
-            let mut script = Vec::new();
-            clap_complete::generate(shell, &mut Cli::command(), "envshim", &mut script);
-            crate::output::write_all(&script)?;
-            Ok(Exit::Success)
-        }
-        Command::Man => {
-            let mut page = Vec::new();
-            clap_mangen::Man::new(Cli::command()).render(&mut page)?;
-            crate::output::write_all(&page)?;
-            Ok(Exit::Success)
-        }
+        Command::Completions { shell } => man::completions(shell),
+        Command::Man(args) => man::run(&global, args),
     }
 }
 
@@ -285,6 +296,7 @@ impl Global {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::CommandFactory;
 
     #[test]
     fn clap_definition_is_consistent() {

@@ -1,6 +1,8 @@
 //! `recipients list|add|rm`: who can decrypt; every change re-encrypts to exactly the
 //! new list.
 
+use std::io::Write;
+
 use anyhow::bail;
 
 use super::Global;
@@ -19,12 +21,16 @@ pub struct RecipientsArgs {
 /// `recipients` subcommands.
 #[derive(Debug, clap::Subcommand)]
 pub enum Action {
-    /// Print the recipients (public keys), marking your own.
+    /// Print the recipients (public keys) with their labels, marking your own.
     List,
     /// Add a recipient and re-encrypt.
     Add {
-        /// An age public key (age1…) or an SSH public key (`ssh-ed25519 AAAA…`).
+        /// An age public key (age1…) or an SSH public key (`ssh-ed25519 AAAA…`),
+        /// optionally followed by `# label`.
         key: String,
+        /// Who the key belongs to, written as a `# LABEL` comment above it.
+        #[arg(long, value_name = "LABEL")]
+        label: Option<String>,
     },
     /// Remove a recipient and re-encrypt. Rotate the secrets afterwards: the removed key
     /// can still read old copies (git history keeps them).
@@ -47,18 +53,33 @@ pub fn run(global: &Global, args: RecipientsArgs) -> anyhow::Result<Exit> {
                 .map(|ids| ids.public_keys())
                 .unwrap_or_default();
             let mine: Vec<String> = mine.iter().map(|k| recipients::canonical(k)).collect();
+            let mut out = std::io::stdout().lock();
             for key in keys {
                 let you = if mine.contains(&key.canonical()) {
                     "  (you)"
                 } else {
                     ""
                 };
-                crate::outln!("{}{you}", key.text)?;
+                let label = key
+                    .label
+                    .as_deref()
+                    .map(|l| format!("  # {}", l.escape_debug()))
+                    .unwrap_or_default();
+                writeln!(out, "{}{you}{label}", key.text.escape_debug())?;
             }
+            out.flush()?;
             Ok(Exit::Success)
         }
-        Action::Add { key } => {
-            let new = RecipientKey::parse(&key).map_err(|e| anyhow::anyhow!("{key}: {e}"))?;
+        Action::Add { key, label } => {
+            let mut new = RecipientKey::parse(&key)
+                .map_err(|e| anyhow::anyhow!("cannot add that recipient: {e}"))?;
+            if let Some(label) = label {
+                let label = label.trim();
+                if label.is_empty() || label.chars().any(char::is_control) {
+                    bail!("--label takes one line of text, such as a name");
+                }
+                new.label = Some(label.to_string());
+            }
             let ids = secrets::identities_for(&paths, &global.identity)?;
             let update = Update::open(paths, &ids)?;
             let mut keys = recipients::read(&update.paths.recipients)?;

@@ -147,12 +147,19 @@ pub fn get(global: &Global, args: NameArgs) -> anyhow::Result<Exit> {
             out.flush()?;
             Ok(Exit::Success)
         }
-        None => bail!(
-            "{} is not set in {}; set it with `envshim set {}`",
-            args.name,
-            paths.secrets.display(),
-            args.name
-        ),
+        None => match super::suggest::closest(&args.name, doc.entries().map(|e| e.key.as_str())) {
+            Some(meant) => bail!(
+                "{} is not set in {}. Did you mean {meant}?",
+                args.name,
+                paths.secrets.display()
+            ),
+            None => bail!(
+                "{} is not set in {}; set it with `envshim set {}`",
+                args.name,
+                paths.secrets.display(),
+                args.name
+            ),
+        },
     }
 }
 
@@ -164,9 +171,10 @@ pub fn rm(global: &Global, args: NameArgs) -> anyhow::Result<Exit> {
     let mut update = Update::open(paths, &ids)?;
     if !update.remove(&args.name) {
         bail!(
-            "{} is not defined in {} or its example; nothing was changed",
+            "{} is not defined in {} or its example; nothing was changed.{}",
             args.name,
-            update.paths.secrets.display()
+            update.paths.secrets.display(),
+            super::suggest::did_you_mean(&args.name, update.names())
         );
     }
     let file = update.paths.secrets.display().to_string();

@@ -1,4 +1,4 @@
-//! JSON output, exactly the schema of DESIGN §4.
+//! JSON output: the schema the README documents under "Scan output".
 
 use std::io::{self, Write};
 

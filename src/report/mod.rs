@@ -20,7 +20,7 @@ pub trait Report {
 pub enum Format {
     /// For people: `path:line:col`, rule, redacted match, and how to fix.
     Text,
-    /// The JSON document of DESIGN §4.
+    /// JSON: every finding and a summary (the schema is in the README, "Scan output").
     Json,
     /// SARIF 2.1.0, for GitHub code scanning.
     Sarif,

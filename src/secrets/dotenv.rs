@@ -182,6 +182,24 @@ impl Document {
         }
     }
 
+    /// Moves `key` to the end of `scope`'s section, its definition kept as written.
+    /// `None` if the key is not defined, `Some(false)` if it is already in `scope`.
+    pub fn move_to(&mut self, key: &str, scope: Scope) -> Option<bool> {
+        let index = self.position(key)?;
+        let Item::Entry(entry) = &self.items[index] else {
+            unreachable!("position() finds entries")
+        };
+        if entry.scope == scope {
+            return Some(false);
+        }
+        let Item::Entry(mut entry) = self.items.remove(index) else {
+            unreachable!("position() finds entries")
+        };
+        entry.scope = scope;
+        self.insert(entry);
+        Some(true)
+    }
+
     /// Removes `key`; false if it was not there.
     pub fn remove(&mut self, key: &str) -> bool {
         match self.position(key) {

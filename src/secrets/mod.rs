@@ -337,6 +337,15 @@ impl Update {
         removed
     }
 
+    /// Every name the secrets or the example define, secrets first.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        let example = self.example.iter().flat_map(|e| e.entries());
+        self.doc
+            .entries()
+            .chain(example.filter(|e| self.doc.get(&e.key).is_none()))
+            .map(|e| e.key.as_str())
+    }
+
     /// Replaces the whole document (for `edit`).
     pub fn replace(&mut self, doc: Document) {
         self.doc = doc;
@@ -384,7 +393,7 @@ impl Update {
             let mut listed = None;
             if let Some(keys) = recipients {
                 let current = recipients::read_text(&self.paths.recipients).unwrap_or_default();
-                let union = recipients_file_lines(&current, keys, true);
+                let union = recipients::rewrite(&current, keys, true);
                 if union != current {
                     store::write_atomic(&self.paths.recipients, union.as_bytes(), 0o644)?;
                 }
@@ -392,7 +401,7 @@ impl Update {
             }
             store::write_atomic(&self.paths.secrets, &ciphertext, 0o644)?;
             if let (Some(keys), Some(union)) = (recipients, listed) {
-                let lines = recipients_file_lines(&union, keys, false);
+                let lines = recipients::rewrite(&union, keys, false);
                 if lines != union {
                     store::write_atomic(&self.paths.recipients, lines.as_bytes(), 0o644)?;
                 }
@@ -404,38 +413,4 @@ impl Update {
         }
         Ok(secrets_changed)
     }
-}
-
-/// The recipients file `current` rewritten to hold `keys`, and with `keep_others` also
-/// every key it already lists: comments and the order of the keys that stay are kept,
-/// duplicates dropped, new keys appended.
-pub fn recipients_file_lines(
-    current: &str,
-    keys: &[recipients::RecipientKey],
-    keep_others: bool,
-) -> String {
-    let wanted: Vec<String> = keys.iter().map(|k| k.canonical()).collect();
-    let mut out = String::new();
-    let mut kept = Vec::new();
-    for line in current.lines() {
-        let trimmed = line.trim();
-        if trimmed.is_empty() || trimmed.starts_with('#') {
-            out.push_str(line);
-            out.push('\n');
-            continue;
-        }
-        let canonical = recipients::canonical(trimmed);
-        if (keep_others || wanted.contains(&canonical)) && !kept.contains(&canonical) {
-            out.push_str(line);
-            out.push('\n');
-            kept.push(canonical);
-        }
-    }
-    for key in keys {
-        if !kept.contains(&key.canonical()) {
-            out.push_str(&key.text);
-            out.push('\n');
-        }
-    }
-    out
 }
