@@ -393,6 +393,10 @@ fn a_closed_stdout_is_a_quiet_exit() {
         "list",
         "recipients list",
         "export",
+        "get A",
+        "whoami",
+        "keygen -o -",
+        "scan --format json .",
     ] {
         // `exec 1>&-` would give EBADF; a pipe whose reader is gone gives EPIPE.
         let script = format!(
