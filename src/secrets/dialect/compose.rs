@@ -26,23 +26,9 @@ pub(super) fn read(
     text: &str,
     warnings: &mut Vec<String>,
 ) -> Result<Vec<Definition>, DialectError> {
+    // Compose has no notion of `\r\n`: a `\r` is whitespace that ends an unquoted value
+    // (and is trimmed with it), and part of the value inside quotes.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    // `\r\n` ends a line; a lone `\r` is refused below.
-    let mut normal = buffer(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '\r' || chars.peek() != Some(&'\n') {
-            normal.push(c);
-        }
-    }
-    let text = normal.as_str();
-    if let Some(at) = text.find('\r') {
-        return Err(DialectError(format!(
-            "line {}: a carriage return that does not end a line, which Docker Compose keeps in \
-             the value; remove it",
-            line_of(text, at)
-        )));
-    }
     let mut out: Vec<Definition> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut at = 0;
@@ -301,8 +287,8 @@ mod tests {
     #[test]
     fn multi_line_values() {
         assert_eq!(
-            stored(Dialect::Compose, "A=\"one\r\ntwo\"\r\nB='x\ny'\n"),
-            pairs(&[("A", "A='one\ntwo'"), ("B", "B='x\ny'")])
+            stored(Dialect::Compose, "A=\"one\r\ntwo\"\r\nB='x\ny'\nC=z\r\n"),
+            pairs(&[("A", "A='one\r\ntwo'"), ("B", "B='x\ny'"), ("C", "C=z")])
         );
     }
 }
