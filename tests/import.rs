@@ -190,13 +190,7 @@ fn import_keeps_references_as_written_and_exec_expands_them() {
     let mut cmd = p.envshim();
     importer(&mut cmd);
     let r: crate::util::Run = cmd.args(["import", ".env"]).output().unwrap().into();
-    r.ok()
-        .stderr_has(&[
-            "4 added, 0 changed, 0 unchanged",
-            "line 1 (PW)",
-            "line 2 (NOTE)",
-        ])
-        .never_shows("w0rd");
+    let r = r.ok();
     let plaintext = p.plaintext();
     for line in lines {
         assert!(
@@ -212,6 +206,13 @@ fn import_keeps_references_as_written_and_exec_expands_them() {
     ] {
         assert!(!plaintext.contains(expanded), "{expanded}:\n{plaintext}");
     }
+    // Where dotenvy reads `$` unlike shells and Compose, a warning says so.
+    r.stderr_has(&[
+        "4 added, 0 changed, 0 unchanged",
+        "line 1 (PW)",
+        "line 2 (NOTE)",
+    ])
+    .never_shows("w0rd");
     // Expanded when used, from the environment of that moment.
     let r: crate::util::Run = p
         .envshim()
@@ -265,7 +266,11 @@ fn import_refuses_a_nul_in_a_value_naming_the_key() {
     p.write("nul.env", "T_OK=fine\nT_NUL=sec\0ret-value\n");
     let before = p.snapshot();
     for dialect in ["dotenvy", "node", "python", "compose"] {
-        p.run(["import", "--dialect", dialect, "nul.env"])
+        let mut args = vec!["import", "nul.env"];
+        if dialect != "dotenvy" {
+            args.extend(["--dialect", dialect]);
+        }
+        p.run(args)
             .code(2)
             .clean_error()
             .stderr_has(&["line 2 (T_NUL)", "NUL"])
