@@ -1042,4 +1042,58 @@ mod tests {
         );
         assert!(!example.contains("secret") && !example.contains("sk-old"));
     }
+
+    #[test]
+    fn references_are_found_as_dotenvy_expands_them() {
+        let found = |definition: &str| -> Vec<(String, bool, bool)> {
+            references(definition)
+                .into_iter()
+                .map(|r| (r.name, r.braced, r.then_underscore))
+                .collect()
+        };
+        let text = "A=\"pa$$w0rd$HOME_DIR ${X} \\$NO\" # $NO\n";
+        assert_eq!(
+            found(text),
+            vec![
+                ("".into(), false, false),
+                ("w0rd".into(), false, false),
+                ("HOME".into(), false, true),
+                ("X".into(), true, false),
+            ]
+        );
+        assert!(found("B='${NO} $NO'\n").is_empty());
+        assert_eq!(
+            found("export C=${A}x'${NO}'\n"),
+            vec![("A".into(), true, false)]
+        );
+        // The same references dotenvy expands: here, only the earlier definitions.
+        let doc = parse("RONE=1\nRTWO=$RONE.${RONE}$R_ONE\n").unwrap();
+        assert_eq!(doc.get("RTWO").unwrap().value.as_str(), "1.1_ONE");
+    }
+
+    #[test]
+    fn set_definition_replaces_the_text_in_place() {
+        let mut doc = parse("A=1\nB=2 # note\n# [deploy]\nD=3\n").unwrap();
+        let value = || Zeroizing::new(String::new());
+        assert_eq!(
+            doc.set_definition("B", "B=2 # note\r\n", value(), None),
+            Change::Unchanged
+        );
+        assert_eq!(
+            doc.set_definition("A", "A=${B}", value(), None),
+            Change::Changed
+        );
+        assert_eq!(
+            doc.set_definition("N", "export N=\"x\ny\"\n", value(), None),
+            Change::Added
+        );
+        assert_eq!(
+            doc.set_definition("D", "D=3\n", value(), Some(Scope::Runtime)),
+            Change::Changed
+        );
+        assert_eq!(
+            doc.render().as_str(),
+            "A=${B}\nB=2 # note\nexport N=\"x\ny\"\nD=3\n# [deploy]\n"
+        );
+    }
 }

@@ -31,6 +31,10 @@ pub(super) fn read(
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut out: Vec<Definition> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
+    let mut lines: Vec<Vec<usize>> = Vec::new();
+    let mut order: Vec<usize> = Vec::new();
+    let mut seq = 0;
+    let mut referenced: Vec<String> = Vec::new();
     let mut at = 0;
     loop {
         at += text[at..].len() - text[at..].trim_start().len();
@@ -101,29 +105,49 @@ pub(super) fn read(
                 interpolate(raw, line, &key)?
             }
         };
+        seq += 1;
+        for part in &parts {
+            if let Part::Ref(name) = part {
+                referenced.push(name.clone());
+            }
+        }
         match index.get(&key) {
             Some(&i) => {
-                if parts.iter().any(|p| matches!(p, Part::Ref(_))) {
-                    return Err(error_at(
-                        line,
-                        &key,
-                        "defined twice, the second time with a reference; keep one definition",
-                    ));
-                }
-                warnings.push(format!(
-                    "{}: defined twice; Docker Compose keeps the last value (line {line}), and so \
-                     does this import",
-                    super::place(out[i].line, &key)
-                ));
-                out[i].parts = parts;
+                // Stored where it was last defined, so that its references see what
+                // Compose's saw (a key referred to is never defined twice, see below).
+                lines[i].push(line);
+                order[i] = seq;
+                out[i] = Definition { key, line, parts };
             }
             None => {
                 index.insert(key.clone(), out.len());
+                lines.push(vec![line]);
+                order.push(seq);
                 out.push(Definition { key, line, parts });
             }
         }
     }
-    Ok(out)
+    for (definition, lines) in out.iter().zip(&lines) {
+        if lines.len() < 2 {
+            continue;
+        }
+        let place = super::place(lines[0], &definition.key);
+        if referenced.contains(&definition.key) {
+            return Err(DialectError(format!(
+                "{place}: defined {} times and referred to by a `$` reference, so its value \
+                 depends on where it is read; keep one definition",
+                lines.len()
+            )));
+        }
+        warnings.push(format!(
+            "{place}: defined {} times; Docker Compose keeps the last value, and so does this \
+             import",
+            lines.len()
+        ));
+    }
+    let mut out: Vec<_> = order.into_iter().zip(out).collect();
+    out.sort_by_key(|(seq, _)| *seq);
+    Ok(out.into_iter().map(|(_, d)| d).collect())
 }
 
 /// The text between the quote at `at` and its closing quote (a backslash before the
@@ -289,6 +313,20 @@ mod tests {
         assert_eq!(
             stored(Dialect::Compose, "A=\"one\r\ntwo\"\r\nB='x\ny'\nC=z\r\n"),
             pairs(&[("A", "A='one\r\ntwo'"), ("B", "B='x\ny'"), ("C", "C=z")])
+        );
+    }
+
+    #[test]
+    fn a_redefined_key_is_stored_where_it_was_last_defined() {
+        assert_eq!(
+            stored(Dialect::Compose, "T_D=1\nT_B=b\nT_D=$T_B\n"),
+            pairs(&[("T_B", "T_B=b"), ("T_D", "T_D=\"${T_B}\"")])
+        );
+        let err = read(Dialect::Compose, "T_A=1\nT_B=$T_A\nT_A=2\n").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("line 1 (T_A): defined 2 times and referred"),
+            "{err}"
         );
     }
 }

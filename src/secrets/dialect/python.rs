@@ -229,14 +229,14 @@ pub(super) fn read(
         }
     }
     // Which keys have a value by each definition, for `${NAME:-default}`.
-    // In file order, with the position of each key's first definition (as Python's dict
-    // keeps it) and its last value; `None` for a key whose last definition has no value.
-    let mut out: Vec<Option<Definition>> = Vec::new();
+    // One slot per key, holding its last definition (and that definition's place in the
+    // file); `None` for a key whose last definition has no value.
+    let mut out: Vec<Option<(usize, Definition)>> = Vec::new();
     let mut index: HashMap<&str, usize> = HashMap::new();
     let mut defined: HashMap<&str, bool> = HashMap::new();
     let mut lines: Vec<(&str, Vec<usize>)> = Vec::new();
     let mut referenced: Vec<&str> = Vec::new();
-    for raw in &raws {
+    for (seq, raw) in raws.iter().enumerate() {
         match index.get(raw.key.as_str()) {
             Some(&i) => lines[i].1.push(raw.line),
             None => {
@@ -311,12 +311,16 @@ pub(super) fn read(
             ));
         }
         defined.insert(&raw.key, true);
-        let line = out[slot].as_ref().map_or(raw.line, |d| d.line);
-        out[slot] = Some(Definition {
-            key: raw.key.clone(),
-            line,
-            parts,
-        });
+        // Stored where it was last defined, so that its references see what python-dotenv's
+        // saw (a key referred to is never defined twice, see below).
+        out[slot] = Some((
+            seq,
+            Definition {
+                key: raw.key.clone(),
+                line: raw.line,
+                parts,
+            },
+        ));
     }
     for (key, at) in lines {
         if at.len() < 2 {
@@ -336,7 +340,9 @@ pub(super) fn read(
             at.len()
         ));
     }
-    Ok(out.into_iter().flatten().collect())
+    let mut out: Vec<_> = out.into_iter().flatten().collect();
+    out.sort_by_key(|(seq, _)| *seq);
+    Ok(out.into_iter().map(|(_, d)| d).collect())
 }
 
 #[cfg(test)]
@@ -411,6 +417,20 @@ mod tests {
         assert_eq!(
             stored(Dialect::Python, text),
             pairs(&[("A", "A='one\ntwo'"), ("B", "B='one\n# two'")])
+        );
+    }
+
+    #[test]
+    fn a_redefined_key_is_stored_where_it_was_last_defined() {
+        assert_eq!(
+            stored(Dialect::Python, "T_D=1\nT_B=b\nT_D=${T_B}\n"),
+            pairs(&[("T_B", "T_B=b"), ("T_D", "T_D=\"${T_B}\"")])
+        );
+        let err = read(Dialect::Python, "T_A=1\nT_B=${T_A}\nT_A=2\n").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("line 1 (T_A): defined 2 times and referred"),
+            "{err}"
         );
     }
 }
