@@ -222,6 +222,7 @@ fn import_keeps_references_as_written_and_exec_expands_them() {
         .output()
         .unwrap()
         .into();
+    // A made-up password, expanded into a URL. envshim:allow
     assert_eq!(r.ok().stdout, "postgres://u:exec-db-pass@h/db|2222");
     // "Unchanged" means the same text, whatever the importer's environment.
     let mut cmd = p.envshim();
