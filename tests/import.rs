@@ -320,8 +320,9 @@ fn the_default_dialect_names_the_line_and_the_other_dialects() {
 #[test]
 fn a_runtime_variable_may_not_refer_to_a_deploy_variable() {
     let p = Project::initialized();
-    p.set("T_DEPLOY_TOKEN", "deploy-only-value", &["--deploy"])
-        .ok();
+    // dotenvy expands references to earlier definitions: with the deploy section first,
+    // a runtime `${T_DEPLOY_TOKEN}` would carry the deploy value into runtime processes.
+    p.secrets("# [deploy]\nT_DEPLOY_TOKEN=deploy-only-value\n# [runtime]\nT_APP=1\n");
     p.write(".env", "T_LEAK=${T_DEPLOY_TOKEN}\n");
     let before = p.snapshot();
     p.run(["import", ".env"])
@@ -330,7 +331,11 @@ fn a_runtime_variable_may_not_refer_to_a_deploy_variable() {
         .stderr_has(&["T_LEAK", "T_DEPLOY_TOKEN", "deploy"])
         .never_shows("deploy-only-value");
     assert_eq!(before, p.snapshot());
-    // In the deploy section it is fine.
+    let r = p
+        .run(["exec", "--", "sh", "-c", "printf %s \"$T_LEAK\""])
+        .ok();
+    assert_eq!(r.stdout, "");
+    // In the deploy section it is the deploy value, as written.
     p.run(["import", "--deploy", ".env"]).ok();
     let r = p
         .run(["exec", "--scope", "deploy", "--", "printenv", "T_LEAK"])
@@ -343,7 +348,7 @@ fn warnings_name_lines_and_keys_never_values() {
     let p = Project::initialized();
     p.write(
         "node.env",
-        "T_A=pa$sw0rd-node\nT_B=`bt-hunter2`\nstray-hunter2-line\nT_A=again-hunter2\n",
+        "T_A=pa$sw0rd-node\nT_B=`bt-hunter2`\nstray-hunter2-line\nT_A=again-hunter2\nT_C=x#hunter2\n",
     );
     p.run(["import", "--dialect", "node", "node.env"])
         .ok()
@@ -352,6 +357,7 @@ fn warnings_name_lines_and_keys_never_values() {
             "line 2 (T_B): backticks",
             "line 3: not a definition",
             "line 1 (T_A): defined 2 times",
+            "line 5 (T_C): Node's dotenv ends an unquoted value at `#`",
         ])
         .never_shows("sw0rd")
         .never_shows("hunter2");

@@ -129,8 +129,8 @@ fn read_source(path: &Path, from_stdin: bool, name: &str) -> anyhow::Result<Zero
 /// Checks the references in the imported definitions against where they now stand:
 /// dotenvy expands a reference to a variable defined earlier in the same file (or in the
 /// environment), so a reference whose target moved reads differently, and a runtime
-/// variable that refers to a deploy variable would carry a deploy value into runtime
-/// processes, which is refused.
+/// variable that refers to a deploy variable defined before it would carry a deploy
+/// value into runtime processes, which is refused.
 fn check_references(
     imported: &[Imported],
     doc: &Document,
@@ -154,7 +154,8 @@ fn check_references(
             let target_entry = doc.get(&target);
             let earlier_here = position(&target) < here && target_entry.is_some();
             let key = &definition.key;
-            if entry.scope == Scope::Runtime
+            if earlier_here
+                && entry.scope == Scope::Runtime
                 && target_entry.is_some_and(|t| t.scope == Scope::Deploy)
             {
                 anyhow::bail!(

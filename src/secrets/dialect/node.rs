@@ -61,6 +61,8 @@ struct Found<'a> {
     key: &'a str,
     key_at: usize,
     raw: &'a str,
+    /// Where `raw` ends in the text.
+    raw_end: usize,
     end: usize,
 }
 
@@ -93,19 +95,20 @@ fn definition_at(text: &str, at: usize) -> Option<Found<'_>> {
         } else {
             continue;
         };
-        let (raw, end) = value_at_(text, value_at);
+        let (raw, end) = value_span(text, value_at);
         return Some(Found {
             key: &text[key_at..key_end],
             key_at,
-            raw,
+            raw: &text[raw.clone()],
+            raw_end: raw.end,
             end,
         });
     }
     None
 }
 
-/// The value starting at `at` (quotes included) and where its definition ends.
-fn value_at_(text: &str, at: usize) -> (&str, usize) {
+/// Where the value starting at `at` is (quotes included) and where its definition ends.
+fn value_span(text: &str, at: usize) -> (std::ops::Range<usize>, usize) {
     let open_at = skip_space(text, at);
     if let Some(quote) = text[open_at..]
         .chars()
@@ -130,13 +133,13 @@ fn value_at_(text: &str, at: usize) -> (&str, usize) {
         }
         for close in unescaped.into_iter().chain(escaped.into_iter().rev()) {
             if let Some(end) = tail(text, close + 1) {
-                return (&text[open_at..=close], end);
+                return (open_at..close + 1, end);
             }
         }
     }
     let len = text[at..].find(['#', '\n']).unwrap_or(text.len() - at);
     let end = tail(text, at + len).unwrap_or(at + len);
-    (&text[at..at + len], end)
+    (at..at + len, end)
 }
 
 /// Reads `text` (line endings already `\n`) as Node's dotenv does.
@@ -185,7 +188,9 @@ pub(super) fn read(
                 vec![line],
             ));
         }
-        notice_differences(m.key, line, m.raw, warnings);
+        // A `#` right after a value ends it, where the other dialects would go on.
+        let hash_cut = text[m.raw_end..].starts_with('#') && !m.raw.ends_with(js_space);
+        notice_differences(m.key, line, m.raw, hash_cut, warnings);
         at = next_line(text, m.end);
     }
     for (definition, lines) in &found {
@@ -237,8 +242,20 @@ fn unquote(raw: &str) -> Zeroizing<String> {
 }
 
 /// Warns where another dialect reads the same definition otherwise.
-fn notice_differences(key: &str, line: usize, raw: &str, warnings: &mut Vec<String>) {
+fn notice_differences(
+    key: &str,
+    line: usize,
+    raw: &str,
+    hash_cut: bool,
+    warnings: &mut Vec<String>,
+) {
     let at = super::place(line, key);
+    if hash_cut {
+        warnings.push(format!(
+            "{at}: Node's dotenv ends an unquoted value at `#` even without a space before it, \
+             and so does the stored value (the other dialects keep the `#` and what follows)"
+        ));
+    }
     let value = raw.trim_matches(js_space);
     if value.contains('$') {
         warnings.push(format!(
