@@ -279,6 +279,9 @@ impl Update {
     pub fn save_to(self, recipients: Option<&[recipients::RecipientKey]>) -> anyhow::Result<bool> {
         let text = self.doc.render();
         let reread = dotenv::parse(&text).context("the changed secrets do not parse")?;
+        if reread.entries().count() != self.doc.entries().count() {
+            anyhow::bail!("the changed secrets do not read back as the same definitions");
+        }
         for (key, kept) in &self.changed {
             let (before, after) = (self.doc.get(key), reread.get(key));
             let same = match kept {
