@@ -375,3 +375,26 @@ fn warnings_name_lines_and_keys_never_values() {
         ])
         .never_shows("hunter2");
 }
+
+#[test]
+fn references_whose_target_moved_are_named() {
+    let p = Project::initialized();
+    p.set("T_Y", "old", &[]).ok();
+    p.set("T_SHARED", "from-the-secrets-file", &[]).ok();
+    // T_Y stays where it is, before the new T_X it now refers to; T_Z refers to a key
+    // only the secrets file defines.
+    p.write("refs.env", "T_X=x-value\nT_Y=${T_X}\nT_Z=${T_SHARED}\n");
+    p.run(["import", "refs.env"])
+        .ok()
+        .stderr_has(&[
+            "T_Y refers to T_X, which refs.env defines before it but",
+            "T_Z refers to T_SHARED, which",
+            "takes the value in",
+        ])
+        .never_shows("x-value")
+        .never_shows("from-the-secrets-file");
+    let r = p
+        .run(["exec", "--", "sh", "-c", "printf '%s|%s' \"$T_Y\" \"$T_Z\""])
+        .ok();
+    assert_eq!(r.stdout, "|from-the-secrets-file");
+}
