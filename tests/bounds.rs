@@ -49,19 +49,34 @@ fn an_age_header_with_thousands_of_stanzas_is_refused() {
 
 #[test]
 fn doubling_references_cannot_expand_to_a_gigabyte() {
-    let p = Project::new();
-    let mut text = String::from("A=xxxxxxxxxxxxxxxx\n");
-    let mut previous = 'A';
-    for name in 'B'..='Z' {
-        text.push_str(&format!("{name}=${{{previous}}}${{{previous}}}\n"));
-        previous = name;
+    // Three shapes: braced doubling; `$A_`, which dotenvy reads as `$A` then `_` (a
+    // bound that read the name as `A_` would count nothing); and a linear one, a 1 MiB
+    // value referred to by thousands of lines (each value under 1 MiB, gigabytes in all).
+    let mut braced = String::from("A=xxxxxxxxxxxxxxxx\n");
+    let mut underscore = String::from(&format!("A={}\n", "x".repeat(1000)));
+    let mut previous = String::from("A");
+    for i in 1..=25 {
+        braced.push_str(&format!("L{i}=\"${{{previous}}}${{{previous}}}\"\n"));
+        underscore.push_str(&format!("L{i}=\"${previous}_${previous}_\"\n"));
+        previous = format!("L{i}");
     }
-    assert!(text.len() < 400);
-    p.secrets(&text);
-    within(&p, &["exec", "--", "true"], Duration::from_secs(10))
-        .code(2)
-        .clean_error()
-        .stderr_has(&["line 17", "1 MiB", "limit"]);
+    assert!(braced.len() < 800);
+    let mut linear = format!("A={}\n", "x".repeat(1000 * 1000));
+    for i in 0..3000 {
+        linear.push_str(&format!("B{i}=${{A}}\n"));
+    }
+    for (name, text) in [
+        ("braced", braced),
+        ("underscore", underscore),
+        ("linear", linear),
+    ] {
+        let p = Project::new();
+        p.secrets(&text);
+        let r = within(&p, &["exec", "--", "true"], Duration::from_secs(20));
+        assert_eq!(r.code, 2, "{name}:\n{r:?}");
+        r.clean_error()
+            .stderr_has(&["line ", "1 MiB", "16 MiB", "the limits"]);
+    }
 }
 
 #[test]

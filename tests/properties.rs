@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use envshim::fuzzing;
+use envshim::secrets::dialect::{self, Dialect};
 use envshim::secrets::dotenv::{self, Scope};
 use proptest::prelude::*;
 
@@ -205,5 +206,41 @@ proptest! {
         let mut mixed = text.into_bytes();
         mixed.extend_from_slice(&bytes);
         fuzzing::scanner(&mixed);
+    }
+
+    /// Every dialect's reader, on definitions whose values are made of what matters to
+    /// dotenv readers (quotes, escapes, `$` references, comments, line ends): no panic,
+    /// and every definition it returns is one dotenvy definition of its key.
+    #[test]
+    fn dialect_readers_give_dotenvy_definitions(
+        lines in proptest::collection::vec(
+            (
+                prop_oneof![Just(""), Just("export "), Just("  ")],
+                prop_oneof![Just("T_A"), Just("T_B"), Just("T-C"), Just("1D")],
+                prop_oneof![Just("="), Just(" = "), Just(": "), Just(":")],
+                proptest::collection::vec(prop_oneof![
+                    Just("abc"), Just(" "), Just("#"), Just(" #c"), Just("'"), Just("\""),
+                    Just("`"), Just("\\"), Just("\\n"), Just("$"), Just("${T_A}"),
+                    Just("$T_A_x"), Just("${T_B:-d}"), Just("$$"), Just("\n"), Just("\r\n"),
+                    Just("\r"), Just("é"), Just("\t"), Just("{"), Just("}"), Just("\u{a0}"),
+                    Just("\u{1c}"), Just("\u{2028}"), Just("\n# c\n"),
+                ], 0..6),
+            ),
+            1..5,
+        ),
+    ) {
+        let text: String = lines
+            .iter()
+            .map(|(prefix, key, sep, value)| format!("{prefix}{key}{sep}{}\n", value.concat()))
+            .collect();
+        for dialect in [Dialect::Dotenvy, Dialect::Node, Dialect::Python, Dialect::Compose] {
+            let Ok(reading) = dialect::read(dialect, &text) else { continue };
+            for definition in &reading.definitions {
+                let doc = dotenv::parse(&definition.text)
+                    .map_err(|e| TestCaseError::fail(format!("{dialect:?} {text:?}: {e}")))?;
+                let keys: Vec<&str> = doc.entries().map(|e| e.key.as_str()).collect();
+                prop_assert_eq!(keys, vec![definition.key.as_str()], "{:?} {:?}", dialect, text);
+            }
+        }
     }
 }

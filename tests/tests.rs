@@ -10,6 +10,7 @@ mod faults;
 mod fuzz_corpus;
 mod git;
 mod identity;
+mod import;
 mod init_keygen;
 mod interop;
 mod man;

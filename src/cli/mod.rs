@@ -122,11 +122,24 @@ Examples:
   envshim rm OLD_API_KEY")]
     Rm(values::NameArgs),
 
-    /// Merge a plaintext dotenv file into the encrypted file.
+    /// Merge a plaintext dotenv file into the encrypted file. Each definition is stored as
+    /// written: `${VAR}` references are expanded when the file is used, not now.
     #[command(after_help = "\
+Dialects (--dialect): how the file is read. The stored text gives, at `exec`, the values
+that library gives for the file; warnings name lines it reads differently from the others.
+  dotenvy   (default) Rust dotenvy, envshim's own: stored exactly as written
+  node      Node's dotenv: backticks, unquoted spaces, `#` comments, `$` taken literally
+  python    python-dotenv: `${VAR}` expanded (even in single quotes), `$VAR` literal
+  compose   Docker Compose env_file: `$VAR`, `${VAR}`, `$$` for a dollar sign
+`${VAR:-default}` has no dotenvy equivalent and is refused (python accepts it when VAR is
+defined earlier in the file).
+
 Examples:
   envshim import .env && rm .env
   envshim import ci.env --deploy
+  envshim import --dialect node .env              a file written for require('dotenv')
+  envshim import --dialect python .env            a file read by load_dotenv()
+  envshim import --dialect compose app.env        an env_file of docker-compose.yml
   envshim -f a.env.secrets export | envshim -f b.env.secrets import -")]
     Import(transfer::ImportArgs),
 

@@ -200,6 +200,49 @@ impl Document {
         Some(true)
     }
 
+    /// Sets `key` to a whole definition as written (`text`, which [`parse`] has read as
+    /// exactly one definition of `key`), so that references in it are expanded when the
+    /// file is used, not now. An existing key keeps its place and scope unless `scope`
+    /// names another one; it is unchanged when its text is the same.
+    pub fn set_definition(
+        &mut self,
+        key: &str,
+        text: &str,
+        value: Zeroizing<String>,
+        scope: Option<Scope>,
+    ) -> Change {
+        let text = definition_text(text);
+        let position = self.position(key);
+        if let Some(index) = position {
+            let Item::Entry(entry) = &mut self.items[index] else {
+                unreachable!("position() finds entries")
+            };
+            let moved = scope.is_some_and(|s| s != entry.scope);
+            if !moved {
+                if definition_text(&entry.raw).as_str() == text.as_str() {
+                    return Change::Unchanged;
+                }
+                entry.raw = text;
+                entry.value = value;
+                return Change::Changed;
+            }
+            self.items.remove(index);
+        }
+        self.insert(Entry {
+            key: key.to_string(),
+            scope: scope.unwrap_or(Scope::Runtime),
+            line: 0,
+            optional: false,
+            value,
+            raw: text,
+        });
+        if position.is_some() {
+            Change::Changed
+        } else {
+            Change::Added
+        }
+    }
+
     /// Removes `key`; false if it was not there.
     pub fn remove(&mut self, key: &str) -> bool {
         match self.position(key) {
@@ -339,6 +382,33 @@ fn render_definition(key: &str, value: &str, previous: &str) -> Zeroizing<String
     out
 }
 
+/// A definition's text as stored: its final line ending is `\n`. (dotenvy drops the final
+/// line ending, `\r` included, so this never changes a value.)
+fn definition_text(text: &str) -> Zeroizing<String> {
+    let body = text
+        .strip_suffix('\n')
+        .map_or(text, |t| t.strip_suffix('\r').unwrap_or(t));
+    let mut out = Zeroizing::new(String::with_capacity(body.len() + 1));
+    out.push_str(body);
+    out.push('\n');
+    out
+}
+
+/// A definition's value as written: after `=`, before any trailing comment.
+fn value_text(definition: &str) -> Option<&str> {
+    let (_, start) = split_key(definition).ok()?;
+    let mut quote = Quote::None;
+    let mut escaped = false;
+    let mut offset = start;
+    for line in definition[start..].split_inclusive('\n') {
+        if let ValueEnd::Line { end, .. } = walk_value_line(line, &mut quote, &mut escaped) {
+            return Some(&definition[start..offset + end]);
+        }
+        offset += line.len();
+    }
+    Some(&definition[start..])
+}
+
 /// The comment after the value on a definition's last line, if any.
 fn trailing_comment(definition: &str) -> Option<String> {
     let (_, value_start) = split_key(definition).ok()?;
@@ -378,14 +448,110 @@ pub fn quote(value: &str) -> Zeroizing<String> {
     // unwiped copy behind).
     let mut out = Zeroizing::new(String::with_capacity(value.len() * 2 + 2));
     out.push('"');
-    for c in value.chars() {
+    escape_double_quoted(value, &mut out);
+    out.push('"');
+    out
+}
+
+/// Appends `text` to `out` escaped for the inside of dotenvy double quotes, where it is
+/// read literally. `out` should have room for twice `text`.
+pub fn escape_double_quoted(text: &str, out: &mut Zeroizing<String>) {
+    for c in text.chars() {
         if matches!(c, '\\' | '"' | '$') {
             out.push('\\');
         }
         out.push(c);
     }
-    out.push('"');
-    out
+}
+
+/// A `$NAME` or `${NAME}` reference in a definition, as dotenvy reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reference {
+    /// The variable name (empty for a `$` that no name follows).
+    pub name: String,
+    /// Written `${NAME}`.
+    pub braced: bool,
+    /// Unbraced, and followed by `_`, which shells and Docker Compose read as part of
+    /// the name but dotenvy does not.
+    pub then_underscore: bool,
+}
+
+/// The references dotenvy expands in a definition, in order. Follows dotenvy 0.15's
+/// value rules: nothing is expanded inside single quotes or after a backslash; an
+/// unbraced name is a run of letters and digits, and the character that ends it is
+/// taken literally.
+pub fn references(definition: &str) -> Vec<Reference> {
+    #[derive(PartialEq)]
+    enum Mode {
+        None,
+        Name,
+        Braced,
+    }
+    let Some(value) = value_text(definition) else {
+        return Vec::new();
+    };
+    let mut refs = Vec::new();
+    let (mut strong, mut weak, mut escaped) = (false, false, false);
+    let mut mode = Mode::None;
+    let mut name = String::new();
+    for c in value.trim().chars() {
+        if escaped {
+            escaped = false;
+        } else if strong {
+            strong = c != '\'';
+        } else if mode != Mode::None {
+            if c.is_alphanumeric() {
+                name.push(c);
+            } else if mode == Mode::Braced {
+                if c == '}' {
+                    refs.push(Reference {
+                        name: std::mem::take(&mut name),
+                        braced: true,
+                        then_underscore: false,
+                    });
+                    mode = Mode::None;
+                } else {
+                    name.push(c);
+                }
+            } else if c == '{' && name.is_empty() {
+                mode = Mode::Braced;
+            } else {
+                refs.push(Reference {
+                    name: std::mem::take(&mut name),
+                    braced: false,
+                    then_underscore: c == '_',
+                });
+                if c != '$' {
+                    mode = Mode::None;
+                }
+            }
+        } else if c == '$' {
+            mode = Mode::Name;
+        } else if weak {
+            match c {
+                '"' => weak = false,
+                '\\' => escaped = true,
+                _ => {}
+            }
+        } else {
+            match c {
+                '\'' => strong = true,
+                '"' => weak = true,
+                '\\' => escaped = true,
+                // Whitespace ends an unquoted value; a comment may follow.
+                ' ' | '\t' => break,
+                _ => {}
+            }
+        }
+    }
+    if mode == Mode::Name {
+        refs.push(Reference {
+            name,
+            braced: false,
+            then_underscore: false,
+        });
+    }
+    refs
 }
 
 /// Why a dotenv document was rejected. Displays name lines and keys, never values.
@@ -444,16 +610,18 @@ impl std::error::Error for ParseError {}
 
 /// Parses dotenv bytes, checking UTF-8 first.
 pub fn parse_bytes(bytes: &[u8]) -> Result<Document, ParseError> {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => parse(text),
-        Err(e) => {
-            let line = 1 + bytes[..e.valid_up_to()]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count();
-            Err(ParseError::NotUtf8 { line })
-        }
-    }
+    parse(utf8(bytes)?)
+}
+
+/// The bytes as text, or the line of the first byte that is not UTF-8.
+pub fn utf8(bytes: &[u8]) -> Result<&str, ParseError> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let line = 1 + bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        ParseError::NotUtf8 { line }
+    })
 }
 
 /// The structure of one definition, before its value is computed.
@@ -529,44 +697,41 @@ pub fn parse(text: &str) -> Result<Document, ParseError> {
 /// `B=$A$A`, `C=$B$B`, … doubles with every line: 400 bytes would expand to a gigabyte.
 pub const MAX_EXPANDED_BYTES: usize = 1 << 20;
 
+/// Largest total of all values after expansion.
+pub const MAX_EXPANDED_TOTAL: usize = 16 << 20;
+
 /// Refuses a document whose `$VAR`/`${VAR}` references could expand a value past
-/// [`MAX_EXPANDED_BYTES`], before dotenvy is asked to expand it. The bound counts every
-/// reference (even in single quotes, which do not expand) at the size of the referenced
-/// value as defined earlier in the file or in the environment, whichever is larger: it
-/// may refuse a document that would in fact stay small, never one that would not.
+/// [`MAX_EXPANDED_BYTES`], or all values together past [`MAX_EXPANDED_TOTAL`], before
+/// dotenvy is asked to expand it. The bound does not depend on reading names the way
+/// dotenvy does: every `$` (quoted, escaped or not) counts as the largest value that
+/// could stand in for it — the largest earlier definition's bound or the largest
+/// variable of the environment. So it may refuse a document that would stay small, never
+/// admit one that would not. (Real files have a few short references; their bounds stay
+/// far below the limits.)
 fn check_expansion(text: &str, spans: &[&Span]) -> Result<(), ParseError> {
-    let mut bound: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    if !text.contains('$') {
+        return Ok(());
+    }
+    let largest_env = std::env::vars_os().map(|(_, v)| v.len()).max().unwrap_or(0);
+    let mut largest_value = 0usize;
+    let mut total = 0usize;
     for span in spans {
         let raw = &text[span.range.clone()];
-        let mut size = raw.len();
-        if raw.contains('$') {
-            for name in references(raw) {
-                let from_file = bound.get(name).copied().unwrap_or(0);
-                let from_env = std::env::var_os(name).map_or(0, |v| v.len());
-                size = size.saturating_add(from_file.max(from_env));
-            }
-        }
-        if size > MAX_EXPANDED_BYTES {
+        let dollars = raw.bytes().filter(|&b| b == b'$').count();
+        let size = dollars
+            .saturating_mul(largest_value.max(largest_env))
+            .saturating_add(raw.len());
+        total = total.saturating_add(size);
+        if size > MAX_EXPANDED_BYTES || total > MAX_EXPANDED_TOTAL {
             return Err(ParseError::Malformed {
                 line: span.line,
-                reason: "its ${...} references would expand the value past 1 MiB (the limit)",
+                reason: "its ${...} references could expand the values past 1 MiB each or \
+                         16 MiB in all (the limits)",
             });
         }
-        bound.insert(span.key.as_str(), size);
+        largest_value = largest_value.max(size);
     }
     Ok(())
-}
-
-/// The variable names referenced as `$NAME` or `${NAME}` in `text`.
-fn references(text: &str) -> impl Iterator<Item = &str> {
-    text.match_indices('$').filter_map(move |(at, _)| {
-        let rest = &text[at + 1..];
-        let rest = rest.strip_prefix('{').unwrap_or(rest);
-        let len = rest
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .unwrap_or(rest.len());
-        (len > 0).then(|| &rest[..len])
-    })
 }
 
 /// Runs `dotenvy` over the text. Its error text quotes the offending line, so it is
@@ -597,6 +762,8 @@ enum ValueEnd {
         optional: bool,
         /// The comment's text after `#`, if there is a comment.
         comment: Option<String>,
+        /// Byte offset in the line where the value ends: its comment's `#`, or the end.
+        end: usize,
     },
     /// A quote (or a trailing backslash) continues the value onto the next line.
     Continues,
@@ -628,6 +795,7 @@ fn walk_value_line(line: &str, quote: &mut Quote, escaped: &mut bool) -> ValueEn
             (Quote::None, '#') if prev_space => {
                 let comment = &line[i + 1..];
                 return ValueEnd::Line {
+                    end: i,
                     optional: comment.trim().eq_ignore_ascii_case("optional"),
                     comment: Some(comment.trim_end_matches(['\n', '\r']).to_string()),
                 };
@@ -641,6 +809,7 @@ fn walk_value_line(line: &str, quote: &mut Quote, escaped: &mut bool) -> ValueEn
         ValueEnd::Continues
     } else {
         ValueEnd::Line {
+            end: line.len(),
             optional: false,
             comment: None,
         }
@@ -806,6 +975,8 @@ mod tests {
         assert_eq!(v[1].2, "multi\nline # kept\nvalue");
         assert_eq!(v[2].2, "plain");
         assert_eq!(v[3].2, "x # y-z");
+        // Two single-quoted strings side by side, as in a shell: no escaped quote.
+        assert_eq!(v[4].2, "its");
         assert_eq!(v.len(), 5);
     }
 
@@ -944,5 +1115,59 @@ mod tests {
         );
         assert!(!example.contains("secret-") && !example.contains("sk-old"));
         assert!(!example.contains("team keys"));
+    }
+
+    #[test]
+    fn references_are_found_as_dotenvy_expands_them() {
+        let found = |definition: &str| -> Vec<(String, bool, bool)> {
+            references(definition)
+                .into_iter()
+                .map(|r| (r.name, r.braced, r.then_underscore))
+                .collect()
+        };
+        let text = "A=\"pa$$w0rd$HOME_DIR ${X} \\$NO\" # $NO\n";
+        assert_eq!(
+            found(text),
+            vec![
+                ("".into(), false, false),
+                ("w0rd".into(), false, false),
+                ("HOME".into(), false, true),
+                ("X".into(), true, false),
+            ]
+        );
+        assert!(found("B='${NO} $NO'\n").is_empty());
+        assert_eq!(
+            found("export C=${A}x'${NO}'\n"),
+            vec![("A".into(), true, false)]
+        );
+        // The same references dotenvy expands: here, only the earlier definitions.
+        let doc = parse("RONE=1\nRTWO=$RONE.${RONE}$R_ONE\n").unwrap();
+        assert_eq!(doc.get("RTWO").unwrap().value.as_str(), "1.1_ONE");
+    }
+
+    #[test]
+    fn set_definition_replaces_the_text_in_place() {
+        let mut doc = parse("A=1\nB=2 # note\n# [deploy]\nD=3\n").unwrap();
+        let value = || Zeroizing::new(String::new());
+        assert_eq!(
+            doc.set_definition("B", "B=2 # note\r\n", value(), None),
+            Change::Unchanged
+        );
+        assert_eq!(
+            doc.set_definition("A", "A=${B}", value(), None),
+            Change::Changed
+        );
+        assert_eq!(
+            doc.set_definition("N", "export N=\"x\ny\"\n", value(), None),
+            Change::Added
+        );
+        assert_eq!(
+            doc.set_definition("D", "D=3\n", value(), Some(Scope::Runtime)),
+            Change::Changed
+        );
+        assert_eq!(
+            doc.render().as_str(),
+            "A=${B}\nB=2 # note\nexport N=\"x\ny\"\nD=3\n# [deploy]\n"
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! The `.env.secrets` file and its companions: where they are, and how to read them.
 
 pub mod crypto;
+pub mod dialect;
 pub mod dotenv;
 pub mod identity;
 pub mod recipients;
@@ -148,7 +149,7 @@ pub fn read_file_limited(path: &Path, what: &str, limit: u64) -> anyhow::Result<
     Ok(bytes)
 }
 
-fn io_error(path: &Path, what: &str, e: &std::io::Error) -> anyhow::Error {
+pub(crate) fn io_error(path: &Path, what: &str, e: &std::io::Error) -> anyhow::Error {
     match e.kind() {
         std::io::ErrorKind::NotFound => anyhow!("{} ({what}) does not exist", path.display()),
         std::io::ErrorKind::PermissionDenied => {
@@ -291,7 +292,7 @@ pub struct Update {
     pub doc: Document,
     example: Option<Document>,
     original: zeroize::Zeroizing<String>,
-    changed: Vec<String>,
+    changed: Vec<(String, Kept)>,
     removed: Vec<String>,
     _lock: store::Lock,
 }
@@ -322,7 +323,22 @@ impl Update {
     pub fn set(&mut self, key: &str, value: &str, scope: Option<dotenv::Scope>) -> dotenv::Change {
         let change = self.doc.set(key, value, scope);
         if change != dotenv::Change::Unchanged {
-            self.changed.push(key.to_string());
+            self.changed.push((key.to_string(), Kept::Value));
+        }
+        change
+    }
+
+    /// Sets a key to a definition as written (see [`Document::set_definition`]).
+    pub fn set_definition(
+        &mut self,
+        key: &str,
+        text: &str,
+        value: zeroize::Zeroizing<String>,
+        scope: Option<dotenv::Scope>,
+    ) -> dotenv::Change {
+        let change = self.doc.set_definition(key, text, value, scope);
+        if change != dotenv::Change::Unchanged {
+            self.changed.push((key.to_string(), Kept::Text));
         }
         change
     }
@@ -363,10 +379,16 @@ impl Update {
         let text = self.doc.render();
         let reread = dotenv::parse(&text).context("the changed secrets do not parse")?;
         refuse_nul_values(&reread)?;
-        for key in &self.changed {
-            let before = self.doc.get(key).map(|e| e.value.as_str());
-            let after = reread.get(key).map(|e| e.value.as_str());
-            if before != after {
+        if reread.entries().count() != self.doc.entries().count() {
+            anyhow::bail!("the changed secrets do not read back as the same definitions");
+        }
+        for (key, kept) in &self.changed {
+            let (before, after) = (self.doc.get(key), reread.get(key));
+            let same = match kept {
+                Kept::Value => before.map(|e| e.value.as_str()) == after.map(|e| e.value.as_str()),
+                Kept::Text => before.map(|e| e.raw.as_str()) == after.map(|e| e.raw.as_str()),
+            };
+            if !same {
                 anyhow::bail!(
                     "the value of {key} cannot be written so that it reads back the same"
                 );
@@ -413,4 +435,11 @@ impl Update {
         }
         Ok(secrets_changed)
     }
+}
+
+/// What must read back the same after a change: a value set as such (`set`), or a
+/// definition's text, whose references are expanded only when the file is used (`import`).
+enum Kept {
+    Value,
+    Text,
 }
