@@ -90,26 +90,82 @@ pub const LOADER_VARIABLES: &[&str] = &[
     "GIT_PAGER",
     "LESSOPEN",
     "LESSCLOSE",
-    "GIT_SSH",
-    "GIT_SSH_COMMAND",
-    "GIT_ASKPASS",
+    "MANPAGER",
+    "SYSTEMD_PAGER",
+    "BROWSER",
+    "SHELL",
     "SSH_ASKPASS",
-    "GIT_EXEC_PATH",
-    "GIT_EXTERNAL_DIFF",
-    "GIT_CONFIG*",
-    "GIT_TEMPLATE_DIR",
+    "SUDO_ASKPASS",
+    "LESSKEY*",
+    "TERMINFO*",
+    "FPATH",
+    "CDPATH",
+    // Git reads commands, hooks and configuration from many variables.
+    "GIT_*",
+    // Where programs read their configuration (dotfiles run commands: .gitconfig's
+    // fsmonitor, .npmrc's script-shell, …).
+    "HOME",
+    "XDG_CONFIG_HOME",
+    "XDG_CONFIG_DIRS",
+    // Libraries and toolchains that load code named by a variable.
+    "OPENSSL_CONF",
+    "OPENSSL_ENGINES",
+    "OPENSSL_MODULES",
+    "PYTHONUSERBASE",
+    "PYTHONPYCACHEPREFIX",
+    "PYTHONBREAKPOINT",
+    "PYTHONEXECUTABLE",
+    "BUNDLE_*",
+    "GEM_HOME",
+    "GEM_PATH",
+    "JAVA_HOME",
+    "JAVA_OPTS",
+    "MAVEN_OPTS",
+    "GRADLE_OPTS",
+    "NPM_CONFIG_*",
+    "YARN_*",
+    "CARGO_*",
+    "RUSTC",
+    "RUSTC_WRAPPER",
+    "RUSTFLAGS",
+    "RUSTDOCFLAGS",
+    "GOFLAGS",
+    "GOTOOLCHAIN",
+    "CC",
+    "CXX",
+    "LDFLAGS",
+    "CFLAGS",
+    // Whom TLS trusts and where traffic goes: the requests that carry the secrets.
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "CURL_CA_BUNDLE",
+    "REQUESTS_CA_BUNDLE",
+    "NODE_EXTRA_CA_CERTS",
+    "NODE_TLS_REJECT_UNAUTHORIZED",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "HOSTALIASES",
+    "RES_OPTIONS",
+    "LOCALDOMAIN",
     // envshim's own identity: the key that opens every scope.
     "ENVSHIM_AGE_KEY",
     "ENVSHIM_IDENTITY",
 ];
 
-/// True when `key` is in [`LOADER_VARIABLES`].
+/// True when `key` is in [`LOADER_VARIABLES`], compared without regard to ASCII case
+/// (Windows' environment is case-insensitive, and `npm_config_*` is read in both).
 pub fn is_loader_variable(key: &str) -> bool {
     LOADER_VARIABLES
         .iter()
         .any(|pattern| match pattern.strip_suffix('*') {
-            Some(prefix) => key.starts_with(prefix),
-            None => key == *pattern,
+            Some(prefix) => {
+                key.len() >= prefix.len()
+                    && key.is_char_boundary(prefix.len())
+                    && key[..prefix.len()].eq_ignore_ascii_case(prefix)
+            }
+            None => key.eq_ignore_ascii_case(pattern),
         })
 }
 
@@ -122,56 +178,125 @@ pub struct Plan {
     pub remove: Vec<String>,
     /// Required variables (from the example file) that nothing provides.
     pub missing: Vec<String>,
-    /// Keys the secrets file defines that the example does not declare (all scopes).
+    /// Keys of this run's scope that the example does not declare in this scope: not set
+    /// (unless `--allow-undeclared`), and named. Empty when there is no example.
     pub undeclared: Vec<String>,
+    /// Keys set although nothing reviewed them: there is no example file at all.
+    pub unreviewed: Vec<String>,
     /// Undeclared [`LOADER_VARIABLES`] this run would set; `exec` refuses to run.
     pub refused: Vec<String>,
+    /// Runtime variables whose definition refers to a deploy variable, with that
+    /// variable: their value would carry a deploy value into a runtime process.
+    pub deploy_references: Vec<(String, String)>,
     /// Identity variables handed on deliberately (`--pass-identity`).
     pub pass: Vec<(&'static str, OsString)>,
 }
 
+/// How `exec` treats the keys the example does not declare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Undeclared {
+    /// Not set, and named (the default).
+    #[default]
+    Skip,
+    /// Set all the same (`--allow-undeclared`); loader variables are still refused.
+    Allow,
+}
+
 /// Works out what to set and remove. `inherited` answers whether the parent
 /// environment has a variable.
+///
+/// The example file is the reviewed statement of which keys the secrets file holds and
+/// in which scope (DESIGN §1): anyone with the public recipients can write a valid
+/// secrets file, so a key the example does not declare in this scope is not set, and a
+/// loader variable it does not declare is refused. Without an example nothing was
+/// reviewed: keys are set and named, loader variables still refused.
 pub fn plan(
     secrets: &Document,
     example: Option<&Document>,
     scope: ScopeChoice,
     no_override: bool,
+    undeclared: Undeclared,
     inherited: impl Fn(&str) -> bool,
 ) -> Plan {
+    use std::collections::HashMap;
     let mut plan = Plan::default();
-    // Look-ups by key through sets: a file of 100,000 keys must not take n² steps.
-    let declared_keys: HashSet<&str> = example
-        .iter()
-        .flat_map(|e| e.entries())
+    // Look-ups by key through maps: a file of 100,000 keys must not take n² steps.
+    let declared: Option<HashMap<&str, Scope>> = example.map(|e| {
+        e.entries()
+            .map(|entry| (entry.key.as_str(), entry.scope))
+            .collect()
+    });
+    let declared_in = |key: &str, scope: Scope| {
+        declared
+            .as_ref()
+            .is_some_and(|d| d.get(key) == Some(&scope))
+    };
+    // Deploy variables: the file's and the example's.
+    let deploy: HashSet<&str> = secrets
+        .in_scope(Scope::Deploy)
         .map(|e| e.key.as_str())
+        .chain(
+            example
+                .iter()
+                .flat_map(|e| e.in_scope(Scope::Deploy))
+                .map(|e| e.key.as_str()),
+        )
         .collect();
-    let declared = |key: &str| declared_keys.contains(key);
-    let file_scope: std::collections::HashMap<&str, Scope> = secrets
-        .entries()
-        .map(|e| (e.key.as_str(), e.scope))
-        .collect();
+    let mut removed: HashSet<&str> = HashSet::new();
     for entry in secrets.entries() {
-        if !declared(&entry.key) {
-            plan.undeclared.push(entry.key.clone());
-        }
+        let key = entry.key.as_str();
+        let reviewed = declared_in(key, entry.scope);
         if scope.includes(entry.scope) {
-            if is_loader_variable(&entry.key) && !declared(&entry.key) {
+            if is_loader_variable(key) && !reviewed {
                 plan.refused.push(entry.key.clone());
-            } else if !(no_override && inherited(&entry.key)) {
+                continue;
+            }
+            let elsewhere = declared
+                .as_ref()
+                .is_some_and(|d| d.get(key).is_some_and(|s| *s != entry.scope));
+            if declared.is_none() {
+                plan.unreviewed.push(entry.key.clone());
+            } else if !reviewed {
+                plan.undeclared.push(entry.key.clone());
+                // A key the example puts in another scope is never set here: the
+                // example's scope is the reviewed one.
+                if undeclared == Undeclared::Skip || elsewhere {
+                    continue;
+                }
+            }
+            if scope == ScopeChoice::Runtime {
+                let names = crate::secrets::dotenv::references(&entry.raw);
+                if let Some(reference) = names.iter().find(|r| deploy.contains(r.name.as_str())) {
+                    plan.deploy_references
+                        .push((entry.key.clone(), reference.name.clone()));
+                    continue;
+                }
+            }
+            if !(no_override && inherited(key)) {
                 plan.set.push((entry.key.clone(), entry.value.clone()));
             }
         } else if scope == ScopeChoice::Runtime {
-            plan.remove.push(entry.key.clone());
+            // A deploy key of the file is removed from a runtime run, but a forged file
+            // must not be able to remove PATH, a proxy exception or a CA bundle: with an
+            // example, only keys it declares deploy; without, never a loader variable.
+            let remove = match &declared {
+                Some(_) => declared_in(key, Scope::Deploy),
+                None => !is_loader_variable(key),
+            };
+            if remove && removed.insert(key) {
+                plan.remove.push(entry.key.clone());
+            }
         }
     }
     if let Some(example) = example {
-        let mut removed: HashSet<String> = plan.remove.iter().cloned().collect();
+        let file_scope: HashMap<&str, Scope> = secrets
+            .entries()
+            .map(|e| (e.key.as_str(), e.scope))
+            .collect();
         for entry in example.entries() {
-            let declared_deploy = entry.scope == Scope::Deploy
-                || file_scope.get(entry.key.as_str()) == Some(&Scope::Deploy);
-            if scope == ScopeChoice::Runtime && declared_deploy {
-                if removed.insert(entry.key.clone()) {
+            let key = entry.key.as_str();
+            if scope == ScopeChoice::Runtime && entry.scope == Scope::Deploy {
+                if removed.insert(key) {
                     plan.remove.push(entry.key.clone());
                 }
                 continue;
@@ -179,7 +304,9 @@ pub fn plan(
             if !scope.includes(entry.scope) || entry.optional {
                 continue;
             }
-            if !file_scope.contains_key(entry.key.as_str()) && !inherited(&entry.key) {
+            let provided = file_scope.get(key) == Some(&entry.scope)
+                || (undeclared == Undeclared::Allow && file_scope.contains_key(key));
+            if !provided && !inherited(key) {
                 plan.missing.push(entry.key.clone());
             }
         }
@@ -331,57 +458,112 @@ mod tests {
     fn runtime_removes_deploy_and_reports_missing() {
         let secrets = parse("A=1\n# [deploy]\nD=2\n").unwrap();
         let example = parse("A=\nR=\nO= # optional\n# [deploy]\nD=\nE=\n").unwrap();
-        let p = plan(
-            &secrets,
-            Some(&example),
-            ScopeChoice::Runtime,
-            false,
-            |_| false,
-        );
+        let run = |scope, inherited: &dyn Fn(&str) -> bool| {
+            plan(
+                &secrets,
+                Some(&example),
+                scope,
+                false,
+                Undeclared::Skip,
+                inherited,
+            )
+        };
+        let p = run(ScopeChoice::Runtime, &|_| false);
         assert_eq!(keys(&p.set), vec!["A"]);
         assert_eq!(p.remove, vec!["D", "E"]);
         assert_eq!(p.missing, vec!["R"]);
-        let p = plan(&secrets, Some(&example), ScopeChoice::Deploy, false, |_| {
-            false
-        });
+        let p = run(ScopeChoice::Deploy, &|_| false);
         assert_eq!(keys(&p.set), vec!["D"]);
         assert!(p.remove.is_empty());
         assert_eq!(p.missing, vec!["E"]);
-        let p = plan(&secrets, Some(&example), ScopeChoice::All, false, |k| {
-            k == "R"
-        });
+        let p = run(ScopeChoice::All, &|k| k == "R");
         assert_eq!(keys(&p.set), vec!["A", "D"]);
         assert_eq!(p.missing, vec!["E"]);
     }
 
     #[test]
-    fn undeclared_keys_are_named_and_undeclared_loader_variables_refused() {
-        let secrets =
-            parse("A=1\nLD_PRELOAD=/tmp/x.so\nPATH=/tmp\nEXTRA=2\n# [deploy]\nBASH_ENV=/x\n")
-                .unwrap();
+    fn undeclared_keys_are_not_set_and_undeclared_loader_variables_refused() {
+        let secrets = parse(
+            "A=1\nLD_PRELOAD=/tmp/x.so\nPATH=/tmp\nEXTRA=2\n# [deploy]\nBASH_ENV=/x\nOTHER_DEPLOY=x\n",
+        )
+        .unwrap();
         let example = parse("A=\nPATH=\n# [deploy]\n").unwrap();
         let p = plan(
             &secrets,
             Some(&example),
             ScopeChoice::Runtime,
             false,
+            Undeclared::Skip,
+            |_| false,
+        );
+        assert_eq!(keys(&p.set), vec!["A", "PATH"]);
+        assert_eq!(p.refused, vec!["LD_PRELOAD"]);
+        assert_eq!(p.undeclared, vec!["EXTRA"]);
+        // Deploy keys the example does not declare are not removed (a forged file could
+        // otherwise remove NO_PROXY from a runtime run).
+        assert!(p.remove.is_empty());
+        let p = plan(
+            &secrets,
+            Some(&example),
+            ScopeChoice::Runtime,
+            false,
+            Undeclared::Allow,
             |_| false,
         );
         assert_eq!(keys(&p.set), vec!["A", "PATH", "EXTRA"]);
-        assert_eq!(p.refused, vec!["LD_PRELOAD"]);
-        assert_eq!(p.undeclared, vec!["LD_PRELOAD", "EXTRA", "BASH_ENV"]);
-        let p = plan(&secrets, None, ScopeChoice::All, false, |_| false);
+        let p = plan(
+            &secrets,
+            None,
+            ScopeChoice::All,
+            false,
+            Undeclared::Skip,
+            |_| false,
+        );
         assert_eq!(p.refused, vec!["LD_PRELOAD", "PATH", "BASH_ENV"]);
+        assert_eq!(p.unreviewed, vec!["A", "EXTRA", "OTHER_DEPLOY"]);
         assert!(is_loader_variable("DYLD_INSERT_LIBRARIES"));
         assert!(is_loader_variable("GIT_CONFIG_COUNT"));
+        assert!(is_loader_variable("npm_config_script_shell"));
+        assert!(is_loader_variable("Path"));
         assert!(!is_loader_variable("DATABASE_URL"));
         assert!(!is_loader_variable("PATHS"));
     }
 
     #[test]
+    fn the_example_scope_wins_and_runtime_values_cannot_refer_to_deploy_ones() {
+        let secrets = parse(
+            "A=1\nDEPLOY_TOKEN=forged\nURL=\"https://${DEPLOY_TOKEN}@x\"\n# [deploy]\nREAL=2\n",
+        )
+        .unwrap();
+        let example = parse("A=\nURL=\n# [deploy]\nDEPLOY_TOKEN=\nREAL=\n").unwrap();
+        let p = plan(
+            &secrets,
+            Some(&example),
+            ScopeChoice::Runtime,
+            false,
+            Undeclared::Allow,
+            |_| false,
+        );
+        assert_eq!(keys(&p.set), vec!["A"]);
+        assert_eq!(p.undeclared, vec!["DEPLOY_TOKEN"]);
+        assert_eq!(
+            p.deploy_references,
+            vec![("URL".to_string(), "DEPLOY_TOKEN".to_string())]
+        );
+        assert!(p.remove.contains(&"DEPLOY_TOKEN".to_string()));
+    }
+
+    #[test]
     fn no_override_keeps_inherited_values() {
         let secrets = parse("A=1\nB=2\n").unwrap();
-        let p = plan(&secrets, None, ScopeChoice::Runtime, true, |k| k == "A");
+        let p = plan(
+            &secrets,
+            None,
+            ScopeChoice::Runtime,
+            true,
+            Undeclared::Skip,
+            |k| k == "A",
+        );
         assert_eq!(keys(&p.set), vec!["B"]);
     }
 }

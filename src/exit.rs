@@ -61,13 +61,17 @@ pub fn code_of(err: &anyhow::Error) -> Exit {
         .map_or(Exit::BadInput, |e| e.exit)
 }
 
-/// True when the error is a write to a closed pipe (`envshim doctor | head -1`): the
-/// reader has what it wanted, so envshim exits quietly with status 0, as ripgrep does.
-pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+/// True when the error is a write to a closed standard output (`envshim doctor | head
+/// -1`, marked by [`crate::output::StdoutClosed`]): the reader has what it wanted, so
+/// envshim exits quietly with status 0, as ripgrep does. A broken pipe to a child
+/// process (git under `scan`) is not this, and stays an error.
+pub fn is_stdout_closed(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+        cause.is::<crate::output::StdoutClosed>()
+            || cause
+                .downcast_ref::<std::io::Error>()
+                .and_then(|e| e.get_ref())
+                .is_some_and(|inner| inner.is::<crate::output::StdoutClosed>())
     })
 }
 

@@ -12,7 +12,9 @@ fn main() -> ExitCode {
     // A panic unwinds (wiping the plaintext buffers on the way) and ends with status 2.
     match std::panic::catch_unwind(|| envshim::cli::run(cli)) {
         Ok(Ok(code)) => code.into(),
-        Ok(Err(err)) if envshim::exit::is_broken_pipe(&err) => envshim::exit::Exit::Success.into(),
+        Ok(Err(err)) if envshim::exit::is_stdout_closed(&err) => {
+            envshim::exit::Exit::Success.into()
+        }
         Ok(Err(err)) => {
             eprintln!("envshim: {err:#}");
             envshim::exit::code_of(&err).into()

@@ -189,7 +189,7 @@ fn import_merges_and_reports() {
     );
     p.run(["import", ".env"])
         .ok()
-        .stderr_has(&["1 added, 1 changed, 1 unchanged", "rm .env"]);
+        .stderr_has(&["1 added, 1 changed, 1 unchanged", "rm -- .env"]);
     assert_eq!(p.run(["get", "ADDED"]).ok().stdout, "with # hash\n");
     // CHANGE kept its deploy scope.
     assert!(p

@@ -195,8 +195,20 @@ fn run_advice(p: &Project, stderr: &str) -> Run {
 
 #[test]
 fn advice_in_errors_works_when_run_as_printed() {
-    // A plaintext .env.secrets: the suggested command encrypts it, keeping the readers.
+    // A file name a shell would act on: printed advice quotes it.
     let p = Project::initialized();
+    let odd = "my $(touch PWNED) file.env.secrets";
+    p.run(["-f", odd, "init"]).ok();
+    p.write(odd, "ODD=1\n");
+    let r = p.run(["-f", odd, "list"]).code(2).clean_error();
+    run_advice(&p, &r.stderr).ok();
+    assert!(
+        !p.path("PWNED").exists(),
+        "the advice ran a command from the file name"
+    );
+    assert_eq!(p.run(["-f", odd, "get", "ODD"]).ok().stdout, "1\n");
+
+    // A plaintext .env.secrets: the suggested command encrypts it, keeping the readers.
     p.write(".env.secrets", "API_TOKEN=plain-value-1\n");
     let r = p.run(["list"]).code(2).clean_error();
     run_advice(&p, &r.stderr).ok();
@@ -454,4 +466,216 @@ fn the_advice_for_a_newcomer_without_an_identity_works() {
     fs::remove_file(p.path(".env.secrets.example")).unwrap();
     p.run(["doctor", "--fix"]);
     assert!(p.read(".env.secrets.example").contains("\nA=\n"));
+}
+
+/// Encrypts `plaintext` to the project's recipients with the real `age` CLI, as anyone
+/// who can read the public recipients file can: a forged secrets file.
+fn forge(p: &Project, plaintext: &str) {
+    p.write(
+        ".env.secrets",
+        age_encrypt(&p.path(".env.secrets.recipients"), plaintext, true),
+    );
+}
+
+#[test]
+fn a_victims_next_write_does_not_declare_forged_keys() {
+    let p = Project::initialized();
+    p.set("API_KEY", "a", &[]).ok();
+    p.set("DEPLOY_TOKEN", "d", &["--deploy"]).ok();
+    forge(
+        &p,
+        "API_KEY=x\nLD_PRELOAD=/tmp/evil.so\nEXTRA=1\n# [deploy]\nDEPLOY_TOKEN=d\n",
+    );
+    p.run(["exec", "--", "true"])
+        .code(2)
+        .stderr_has(&["LD_PRELOAD"]);
+    // Ordinary writes by the victim: none declares what the forger added.
+    p.set("UNRELATED", "u", &[])
+        .ok()
+        .stderr_has(&["LD_PRELOAD, EXTRA", "left undeclared"]);
+    p.run(["rm", "API_KEY"]).ok();
+    let mate = p.home.join("mate.txt");
+    let mate_pub = p.age_keygen(&mate);
+    p.run(["recipients", "add", &mate_pub]).ok();
+    let example = p.read(".env.secrets.example");
+    assert!(!example.contains("LD_PRELOAD"), "{example}");
+    assert!(!example.contains("EXTRA"), "{example}");
+    assert!(example.contains("\nUNRELATED=\n"), "{example}");
+    p.run(["exec", "--", "true"])
+        .code(2)
+        .stderr_has(&["LD_PRELOAD"]);
+    // Setting the key itself is a deliberate act: then it is declared.
+    p.set("EXTRA", "2", &[]).ok();
+    assert!(p.read(".env.secrets.example").contains("\nEXTRA=\n"));
+    // doctor --fix declares reviewed keys, never a loader variable.
+    p.run(["doctor", "--fix"]);
+    assert!(!p.read(".env.secrets.example").contains("LD_PRELOAD"));
+}
+
+#[test]
+fn only_keys_the_example_declares_in_that_scope_are_set() {
+    let p = Project::new();
+    p.secrets(
+        "API_KEY=x\nEXTRA=undeclared\nHOME=/tmp/forged-home\nDEPLOY_TOKEN=forged-into-runtime\n\
+         # [deploy]\nREAL_DEPLOY=d\nPATH=/nowhere\nNO_PROXY=x\nUNDECLARED_DEPLOY=x\n",
+    );
+    p.write(
+        ".env.secrets.example",
+        "API_KEY=\n# [deploy]\nREAL_DEPLOY=\nDEPLOY_TOKEN=\n",
+    );
+    let script = "printf '%s|%s|%s|%s|%s\\n' \"${EXTRA-unset}\" \"${DEPLOY_TOKEN-unset}\" \
+                  \"${NO_PROXY-unset}\" \"${UNDECLARED_DEPLOY-unset}\" \"$HOME\"";
+    // HOME is a loader variable (dotfiles run commands): refused while undeclared.
+    p.run(["exec", "--", "sh", "-c", script])
+        .code(2)
+        .stderr_has(&["HOME", "refusing to run"]);
+    p.secrets(
+        "API_KEY=x\nEXTRA=undeclared\nDEPLOY_TOKEN=forged-into-runtime\n\
+         # [deploy]\nREAL_DEPLOY=d\nPATH=/nowhere\nNO_PROXY=x\nUNDECLARED_DEPLOY=x\n",
+    );
+    let r: Run = p
+        .envshim()
+        .env("NO_PROXY", "corp.internal")
+        .env("UNDECLARED_DEPLOY", "inherited")
+        .args(["exec", "--", "sh", "-c", script])
+        .output()
+        .unwrap()
+        .into();
+    let r = r.ok().stderr_has(&["EXTRA, DEPLOY_TOKEN", "not set"]);
+    // Undeclared: not set. Declared deploy but placed in runtime: not set. A forged
+    // deploy section does not remove what the parent had (NO_PROXY, PATH).
+    assert!(
+        r.stdout.starts_with("unset|unset|corp.internal|inherited|"),
+        "{r:?}"
+    );
+    let r = p
+        .run(["exec", "--allow-undeclared", "--", "sh", "-c", script])
+        .ok();
+    assert!(r.stdout.starts_with("undeclared|unset|"), "{r:?}");
+}
+
+#[test]
+fn a_runtime_value_may_not_carry_a_deploy_value() {
+    let p = Project::new();
+    p.secrets(
+        "API_KEY=\"https://${DEPLOY_TOKEN}@attacker.invalid/\"\n# [deploy]\nDEPLOY_TOKEN=real\n",
+    );
+    p.write(
+        ".env.secrets.example",
+        "API_KEY=\n# [deploy]\nDEPLOY_TOKEN=\n",
+    );
+    p.run(["exec", "--", "true"])
+        .code(2)
+        .clean_error()
+        .stderr_has(&["API_KEY refers to DEPLOY_TOKEN", "deploy"])
+        .never_shows("real");
+    // The deploy scope itself may use it.
+    p.run(["exec", "--scope", "deploy", "--", "true"]).ok();
+}
+
+#[test]
+fn reviewed_files_cannot_hide_lines() {
+    // A reader hidden behind a carriage return in the recipients file.
+    let p = Project::initialized();
+    p.set("API_KEY", "a", &[]).ok();
+    let attacker = p.home.join("attacker.txt");
+    let attacker_pub = p.age_keygen(&attacker);
+    let mut recipients = p.read(".env.secrets.recipients");
+    recipients.push_str(&format!(
+        "{attacker_pub}\r# Change it with `envshim recipients add|rm`.\n"
+    ));
+    p.write(".env.secrets.recipients", recipients);
+    p.run(["recipients", "list"])
+        .code(2)
+        .stderr_has(&["carriage return"]);
+    p.set("API_KEY", "new", &[])
+        .code(2)
+        .stderr_has(&["carriage return"]);
+    assert_eq!(age_decrypt(&attacker, &p.path(".env.secrets")).code, 1);
+    // An escape sequence in a comment line is refused too.
+    let q = Project::initialized();
+    let mut recipients = q.read(".env.secrets.recipients");
+    recipients.push_str("# \u{1b}[1A\u{1b}[2K\n");
+    q.write(".env.secrets.recipients", recipients);
+    q.run(["recipients", "list"])
+        .code(2)
+        .stderr_has(&["escape character"]);
+
+    // The example: a declaration hidden behind a carriage return, a value, a bomb.
+    let r = Project::new();
+    r.secrets("API_KEY=x\nLD_PRELOAD=/tmp/evil.so\n");
+    for (example, expected, line) in [
+        (
+            "API_KEY=\nLD_PRELOAD=\r# rotated 2026-11\n",
+            "carriage return",
+            "line 2:",
+        ),
+        ("API_KEY=\nLD_PRELOAD=x\n", "holds keys only", "line 2:"),
+        (
+            "A=xxxxxxxxxxxxxxxx\nB=${A}${A}${A}${A}\nC=${B}${B}${B}${B}\n",
+            "holds keys only",
+            "line 1:",
+        ),
+    ] {
+        r.write(".env.secrets.example", example);
+        r.run(["exec", "--", "true"])
+            .code(2)
+            .clean_error()
+            .stderr_has(&[expected, line]);
+    }
+}
+
+#[test]
+fn a_closed_stdout_keeps_the_scan_status_and_a_dead_git_is_an_error() {
+    let p = Project::new();
+    let token = concat!("ghp_", "1234567890abcdefghij1234567890abcdef");
+    p.write("config.txt", format!("token = {token}\n"));
+    let script = "\"$0\" scan --format json . | (exec 0<&-; sleep 0.2); echo \"status=${PIPESTATUS[0]}\" >&2";
+    let out = std::process::Command::new("bash")
+        .args(["-c", script, BIN])
+        .current_dir(&p.root)
+        .env("HOME", &p.home)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("status=1"), "{stderr}");
+    // A git whose cat-file dies: the staged scan must not pass quietly.
+    p.write("staged.txt", "hello\n");
+    assert!(std::process::Command::new("git")
+        .args(["add", "staged.txt"])
+        .current_dir(&p.root)
+        .status()
+        .unwrap()
+        .success());
+    let fake = p.home.join("fakegit");
+    fs::create_dir_all(&fake).unwrap();
+    let real_git = String::from_utf8(
+        std::process::Command::new("sh")
+            .args(["-c", "command -v git"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let git = fake.join("git");
+    fs::write(
+        &git,
+        format!(
+            "#!/bin/sh\ncase \"$*\" in *cat-file*) exit 128;; esac\nexec {} \"$@\"\n",
+            real_git.trim()
+        ),
+    )
+    .unwrap();
+    set_mode(&git, 0o755);
+    let path = format!("{}:{}", fake.display(), std::env::var("PATH").unwrap());
+    for _ in 0..5 {
+        let r: Run = p
+            .envshim()
+            .env("PATH", &path)
+            .args(["scan", "--staged"])
+            .output()
+            .unwrap()
+            .into();
+        assert_ne!(r.code, 0, "a dead git passed the hook:\n{r:?}");
+    }
 }

@@ -252,9 +252,11 @@ fn check_example(
                 refused.join(", ")
             ),
             format!(
-                "check who added them (`git log -p {name}`); if they belong, add `{}=` to {name}, \
+                "check who added them (`git log -p -- {}`); if they belong, add `{}=` to {name}, \
                  else `envshim rm {}`",
-                refused[0], refused[0]
+                secrets::shell_word(&paths.secrets.display().to_string()),
+                refused[0],
+                refused[0]
             ),
         )?;
     }
@@ -286,7 +288,10 @@ fn check_example(
             )?;
         }
     }
-    let expected = doc.example(current.as_ref(), &[]);
+    // What `--fix` writes: every key declared, except undeclared loader variables.
+    let (expected, _) = doc.example(current.as_ref(), &[], &|key| {
+        !crate::exec::is_loader_variable(key)
+    });
     let on_disk = std::fs::read(&paths.example).unwrap_or_default();
     if on_disk == expected.as_bytes() {
         return report.ok(format!("{name} is in sync"));
@@ -296,7 +301,11 @@ fn check_example(
         return Ok(());
     }
     if fix {
-        match Update::open(paths.clone(), ids).and_then(Update::save) {
+        let fixed = Update::open(paths.clone(), ids).and_then(|mut update| {
+            update.declare_reviewed_keys();
+            update.save()
+        });
+        match fixed {
             Ok(_) => report.ok(format!("{name} rewritten")),
             Err(e) => report.fail(
                 format!("cannot rewrite {name}: {e:#}"),

@@ -27,6 +27,11 @@ pub struct ExecArgs {
     #[arg(long)]
     pub pass_identity: bool,
 
+    /// Also set keys the example file does not declare (they are named on stderr). Loader
+    /// variables (LD_PRELOAD, PATH, …) are refused all the same.
+    #[arg(long)]
+    pub allow_undeclared: bool,
+
     /// The command and its arguments (after `--`).
     #[arg(
         required = true,
@@ -50,6 +55,11 @@ pub fn run(global: &Global, args: ExecArgs) -> anyhow::Result<Exit> {
         example.as_ref(),
         args.scope,
         args.no_override,
+        if args.allow_undeclared {
+            exec::Undeclared::Allow
+        } else {
+            exec::Undeclared::Skip
+        },
         inherited,
     );
     // Names only (never values), for "the file has DATABSE_URL" next to a missing name.
@@ -63,42 +73,65 @@ pub fn run(global: &Global, args: ExecArgs) -> anyhow::Result<Exit> {
         );
     }
     let example_name = paths.example.display();
+    let secrets_word = secrets::shell_word(&paths.secrets.display().to_string());
+    let them = |n: usize| if n == 1 { "it" } else { "them" };
     if !plan.refused.is_empty() {
+        let n = plan.refused.len();
         bail!(
             "refusing to run: {} sets {}, which change{} how programs are found, loaded or \
-             interpreted, and {example_name} does not declare {}. Anyone who can read the \
-             recipients can write {}, so check who changed it (`git log -p {}`); if the \
-             value{} belong{} there, declare {} in the example and commit that",
+             interpreted, and {example_name} does not declare {} in that section. Anyone who \
+             can read the recipients can write {}, so check who changed it (`git log -p -- \
+             {secrets_word}`); if the value{} belong{} there, declare {} in the example and \
+             commit that",
             paths.secrets.display(),
             plan.refused.join(", "),
-            if plan.refused.len() == 1 { "s" } else { "" },
-            if plan.refused.len() == 1 {
-                "it"
-            } else {
-                "them"
-            },
+            if n == 1 { "s" } else { "" },
+            them(n),
             paths.secrets.display(),
-            paths.secrets.display(),
-            if plan.refused.len() == 1 { "" } else { "s" },
-            if plan.refused.len() == 1 { "s" } else { "" },
-            if plan.refused.len() == 1 {
-                "it"
-            } else {
-                "them"
-            },
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "s" } else { "" },
+            them(n),
+        );
+    }
+    if let Some((key, deploy)) = plan.deploy_references.first() {
+        bail!(
+            "refusing to run: the runtime variable {key} refers to {deploy}, a deploy \
+             variable, so its value would carry a deploy secret into a runtime process; \
+             check who wrote it (`git log -p -- {secrets_word}`) and fix it with \
+             `envshim edit`"
         );
     }
     if !plan.undeclared.is_empty() {
+        let n = plan.undeclared.len();
         eprintln!(
-            "envshim: warning: {} defines {}, which {example_name} does not declare; \
-             review the change that added {} (`envshim doctor --fix` declares them)",
+            "envshim: warning: {} defines {}, which {example_name} does not declare in that \
+             section; {} {}. Review who added {} (`git log -p -- {secrets_word}`); if {} \
+             belong{}, declare {} in the example and commit it",
             paths.secrets.display(),
             plan.undeclared.join(", "),
-            if plan.undeclared.len() == 1 {
-                "it"
+            if args.allow_undeclared {
+                "set anyway (--allow-undeclared), except where the example puts"
             } else {
-                "them"
+                "not set:"
             },
+            if args.allow_undeclared {
+                "the key in the other section"
+            } else {
+                "the example is the reviewed list of keys"
+            },
+            them(n),
+            if n == 1 { "it" } else { "they" },
+            if n == 1 { "s" } else { "" },
+            them(n),
+        );
+    }
+    if !plan.unreviewed.is_empty() {
+        eprintln!(
+            "envshim: warning: {example_name} does not exist, so nothing says which keys {} \
+             may hold; set unreviewed: {}. Create it with `envshim doctor --fix`, review and \
+             commit it",
+            paths.secrets.display(),
+            plan.unreviewed.join(", "),
         );
     }
     if args.pass_identity {

@@ -129,7 +129,7 @@ pub fn run(global: &Global, args: InitArgs) -> anyhow::Result<Exit> {
     let keys: Vec<String> = parsed.iter().map(|k| k.text.clone()).collect();
 
     store::write_atomic(&paths.recipients, recipients_text.as_bytes(), 0o644)?;
-    let example = dotenv::parse(TEMPLATE)?.example(None, &[]);
+    let (example, _) = dotenv::parse(TEMPLATE)?.example(None, &[], &|_| true);
     store::write_atomic(&paths.example, example.as_bytes(), 0o644)?;
     store::write_atomic(&paths.secrets, &ciphertext, 0o644)?;
     let gitignore = update_gitignore(&dir, &paths)?;

@@ -81,7 +81,7 @@ pub fn run(global: &Global, args: KeygenArgs) -> anyhow::Result<Exit> {
     let id = generate();
     let path = match args.output {
         Some(p) if p.as_os_str() == "-" => {
-            let mut out = std::io::stdout().lock();
+            let mut out = crate::output::stdout();
             out.write_all(id.text.as_bytes())?;
             out.flush()?;
             return Ok(Exit::Success);

@@ -28,7 +28,7 @@ pub fn run(global: &Global, args: ManArgs) -> anyhow::Result<Exit> {
         None => {
             let mut page = Vec::new();
             main_page(&root, false, &mut page)?;
-            let mut out = io::stdout().lock();
+            let mut out = crate::output::stdout();
             out.write_all(&portable(&page))?;
             out.flush()?;
         }
@@ -50,7 +50,7 @@ pub fn completions(shell: clap_complete::Shell) -> anyhow::Result<Exit> {
     // The generators panic on a failed write; a buffer cannot fail, stdout can.
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), "envshim", &mut script);
-    let mut out = io::stdout().lock();
+    let mut out = crate::output::stdout();
     out.write_all(&script)?;
     out.flush()?;
     Ok(Exit::Success)

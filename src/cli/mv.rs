@@ -49,7 +49,7 @@ pub fn run(global: &Global, args: MvArgs) -> anyhow::Result<Exit> {
             ));
             return Ok(Exit::Success);
         }
-        Some(true) => {}
+        Some(true) => update.declare(name),
     }
     // `${VAR}` sees only the definitions above it: a move must not change any value.
     let reread = dotenv::parse(&update.doc.render()).context("the moved secrets do not parse")?;

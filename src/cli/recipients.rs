@@ -53,7 +53,7 @@ pub fn run(global: &Global, args: RecipientsArgs) -> anyhow::Result<Exit> {
                 .map(|ids| ids.public_keys())
                 .unwrap_or_default();
             let mine: Vec<String> = mine.iter().map(|k| recipients::canonical(k)).collect();
-            let mut out = std::io::stdout().lock();
+            let mut out = crate::output::stdout();
             for key in keys {
                 let you = if mine.contains(&key.canonical()) {
                     "  (you)"

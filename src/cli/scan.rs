@@ -295,9 +295,19 @@ fn commits(scan: &Scan, revisions: &[&str], threads: usize) -> anyhow::Result<Ou
 
 /// Prints findings to stdout and the summary to stderr.
 pub fn report_outcome(global: &Global, format: Format, outcome: &Outcome) -> anyhow::Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    report::reporter(format, global.color).write(outcome, &mut stdout)?;
-    stdout.flush()?;
+    let mut stdout = crate::output::stdout();
+    let written: anyhow::Result<()> = (|| {
+        report::reporter(format, global.color).write(outcome, &mut stdout)?;
+        stdout.flush()?;
+        Ok(())
+    })();
+    // A reader that stopped early (`| head`) does not turn findings into success: the
+    // exit status still says whether there were any.
+    if let Err(err) = written {
+        if !crate::exit::is_stdout_closed(&err) {
+            return Err(err);
+        }
+    }
     let s = &outcome.summary;
     let mut line = format!(
         "envshim: {} finding{} in {} file{} ({:.1} MB) in {} ms",

@@ -97,7 +97,8 @@ pub fn import(global: &Global, args: ImportArgs) -> anyhow::Result<Exit> {
     ));
     if !from_stdin {
         global.info(format_args!(
-            "the plaintext {name} is still on disk: check the result with `envshim list`, then delete it (`rm {name}`)"
+            "the plaintext {name} is still on disk: check the result with `envshim list`, then delete it (`rm -- {}`)",
+            secrets::shell_word(&name)
         ));
     }
     Ok(Exit::Success)
@@ -205,7 +206,7 @@ pub fn export(global: &Global, args: ExportArgs) -> anyhow::Result<Exit> {
             text
         }
     };
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout();
     out.write_all(text.as_bytes())?;
     out.flush()?;
     Ok(Exit::Success)

@@ -141,7 +141,7 @@ pub fn get(global: &Global, args: NameArgs) -> anyhow::Result<Exit> {
     match doc.get(&args.name) {
         Some(entry) => {
             use std::io::Write;
-            let mut out = std::io::stdout().lock();
+            let mut out = crate::output::stdout();
             out.write_all(entry.value.as_bytes())?;
             out.write_all(b"\n")?;
             out.flush()?;

@@ -16,7 +16,7 @@ pub fn run(global: &Global) -> anyhow::Result<Exit> {
         None => identity::discover(&global.identity, None)?,
     };
     let listed = paths.as_ref().map(|p| (p, recipients::read(&p.recipients)));
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout();
     writeln!(out, "identity: {}", ids.source)?;
     let keys = ids.public_keys();
     if keys.is_empty() {

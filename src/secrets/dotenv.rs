@@ -296,7 +296,18 @@ impl Document {
     /// `previous` (the current example); keys only `previous` declares are kept unless
     /// listed in `removed`. No comment of the secrets file is copied: a comment there
     /// often holds an old value or a commented-out key block, and the example is public.
-    pub fn example(&self, previous: Option<&Document>, removed: &[&str]) -> String {
+    ///
+    /// A key that `previous` does not declare in its section is declared only when
+    /// `may_declare` says so (the keys the running command itself wrote): a key that came
+    /// in some other way — a secrets file written with the public recipients — must not
+    /// be declared by somebody's next unrelated `set`. Such keys are left out (a key
+    /// `previous` declares in another section keeps that declaration) and returned.
+    pub fn example(
+        &self,
+        previous: Option<&Document>,
+        removed: &[&str],
+        may_declare: &dyn Fn(&str) -> bool,
+    ) -> (String, Vec<String>) {
         let optional_before = |key: &str| {
             previous
                 .and_then(|p| p.get(key))
@@ -315,6 +326,8 @@ impl Document {
             }),
         };
         let mut example = Document::default();
+        let mut emitted = std::collections::HashSet::new();
+        let mut left_out = Vec::new();
         example.items.push(Item::Text(EXAMPLE_HEADER.to_string()));
         for item in &self.items {
             match item {
@@ -332,19 +345,28 @@ impl Document {
                     scope: *scope,
                     raw: raw.clone(),
                 }),
-                Item::Entry(e) => example.items.push(Item::Entry(blank(
-                    &e.key,
-                    e.scope,
-                    e.optional || optional_before(&e.key),
-                ))),
+                Item::Entry(e) => {
+                    let before = previous.and_then(|p| p.get(&e.key)).map(|p| p.scope);
+                    if previous.is_none() || before == Some(e.scope) || may_declare(&e.key) {
+                        emitted.insert(e.key.as_str());
+                        example.items.push(Item::Entry(blank(
+                            &e.key,
+                            e.scope,
+                            e.optional || optional_before(&e.key),
+                        )));
+                    } else if before.is_none() {
+                        left_out.push(e.key.clone());
+                    }
+                }
             }
         }
         for declared in previous.iter().flat_map(|p| p.entries()) {
-            if self.get(&declared.key).is_none() && !removed.contains(&declared.key.as_str()) {
+            if !emitted.contains(declared.key.as_str()) && !removed.contains(&declared.key.as_str())
+            {
                 example.insert(blank(&declared.key, declared.scope, declared.optional));
             }
         }
-        example.render().to_string()
+        (example.render().to_string(), left_out)
     }
 
     fn position(&self, key: &str) -> Option<usize> {
@@ -1106,7 +1128,8 @@ mod tests {
         )
         .unwrap();
         let previous = parse("A= # optional\nGONE=\nDECLARED=\n# [deploy]\nLATER=\n").unwrap();
-        let example = secrets.example(Some(&previous), &["GONE"]);
+        let (example, left_out) = secrets.example(Some(&previous), &["GONE"], &|_| true);
+        assert!(left_out.is_empty());
         assert_eq!(
             example,
             format!(

@@ -307,9 +307,9 @@ pub fn check_private(path: &Path) -> anyhow::Result<()> {
     if mode & 0o077 != 0 {
         bail!(
             "identity file {} is accessible by other users (mode {mode:04o}); \
-             run `chmod 600 {}` and try again",
+             run `chmod 600 -- {}` and try again",
             path.display(),
-            path.display()
+            super::shell_word(&path.display().to_string())
         );
     }
     Ok(())

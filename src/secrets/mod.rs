@@ -11,7 +11,7 @@ pub mod wiped;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, Context};
+use anyhow::{anyhow, bail, Context};
 
 use crypto::DecryptFailure;
 use dotenv::Document;
@@ -199,6 +199,7 @@ pub fn load(paths: &SecretsPaths, ids: &Identities) -> anyhow::Result<Document> 
     })?;
     let plaintext = crypto::decrypt(&ciphertext, &ids.identities).map_err(|failure| {
         let display = path.display();
+        let quoted = shell_word(&display.to_string());
         match failure {
             DecryptFailure::NotEncrypted => {
                 let word = shell_word(&display.to_string());
@@ -213,7 +214,7 @@ pub fn load(paths: &SecretsPaths, ids: &Identities) -> anyhow::Result<Document> 
             DecryptFailure::NoMatchingIdentity if listed(paths, ids) => anyhow!(
                 "{display} cannot be decrypted with your identity ({}) although {} lists it: \
                  the file was modified, or encrypted before your key was added. Restore it \
-                 from git (`git checkout -- {display}`) or ask a recipient to re-encrypt it",
+                 from git (`git checkout -- {quoted}`) or ask a recipient to re-encrypt it",
                 ids.source,
                 paths.recipients.display()
             ),
@@ -232,12 +233,12 @@ pub fn load(paths: &SecretsPaths, ids: &Identities) -> anyhow::Result<Document> 
             }
             DecryptFailure::Damaged => anyhow!(
                 "{display} cannot be decrypted: {failure}. Restore it from git \
-                 (`git checkout -- {display}`) or from a backup"
+                 (`git checkout -- {quoted}`) or from a backup"
             ),
             DecryptFailure::TooManyStanzas(count) => anyhow!(
                 "{display} cannot be decrypted: {failure} ({count} found); no envshim file \
                  has that many readers, so it was crafted or damaged. Restore it from git \
-                 (`git checkout -- {display}`)"
+                 (`git checkout -- {quoted}`)"
             ),
             DecryptFailure::Passphrase => anyhow!(
                 "{display} cannot be read: {failure}; envshim files are encrypted to the \
@@ -272,15 +273,72 @@ fn listed(paths: &SecretsPaths, ids: &Identities) -> bool {
         .any(|k| listed.contains(&recipients::canonical(k)))
 }
 
-/// Reads and parses the plaintext example file, if there is one.
+/// What in a line of a reviewed plaintext file (recipients, example) could hide other
+/// text on a terminal or in a diff: a control character other than tab (a carriage
+/// return, an escape sequence) or a bidirectional-text control. `None` if nothing.
+pub fn hidden_text(line: &str) -> Option<&'static str> {
+    line.chars().find_map(|c| match c {
+        '\t' => None,
+        '\r' => Some("a carriage return"),
+        '\u{1b}' => Some("an escape character"),
+        c if c.is_control() => Some("a control character"),
+        '\u{202a}'..='\u{202e}'
+        | '\u{2066}'..='\u{2069}'
+        | '\u{200e}'
+        | '\u{200f}'
+        | '\u{061c}' => Some("a bidirectional-text control"),
+        _ => None,
+    })
+}
+
+/// Reads and parses the plaintext example file, if there is one. It is the reviewed
+/// list of keys, so it has a strict form, checked before any dotenv parsing (which would
+/// expand references): comments, section markers, and `KEY=` lines with an empty value
+/// and at most a `# mark` — nothing that could hide a declaration in a review.
 pub fn load_example(paths: &SecretsPaths) -> anyhow::Result<Option<Document>> {
     if !paths.example.exists() {
         return Ok(None);
     }
     let bytes = read_file(&paths.example, "the example file")?;
-    dotenv::parse_bytes(&bytes)
+    let name = paths.example.display();
+    let text = std::str::from_utf8(&bytes).map_err(|_| {
+        anyhow!("{name} is not UTF-8 text; fix or delete it (envshim writes it anew)")
+    })?;
+    for (index, line) in text.split('\n').enumerate() {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let problem = hidden_text(line).or_else(|| {
+            let trimmed = line.trim();
+            let definition = !trimmed.is_empty() && !trimmed.starts_with('#');
+            (definition && !example_definition(trimmed)).then_some(
+                "a value or anything but `KEY=` and a `# optional` mark (the example holds keys only)",
+            )
+        });
+        if let Some(problem) = problem {
+            bail!(
+                "{name} line {}: {problem}; fix the line, or delete the file and run \
+                 `envshim doctor --fix` to write it anew",
+                index + 1
+            );
+        }
+    }
+    dotenv::parse(text)
         .map(Some)
-        .with_context(|| paths.example.display().to_string())
+        .with_context(|| name.to_string())
+}
+
+/// `[export ]KEY=` with nothing after the `=` but blanks and an optional `# comment`.
+fn example_definition(line: &str) -> bool {
+    let line = line.strip_prefix("export ").map_or(line, str::trim_start);
+    let Some((key, rest)) = line.split_once('=') else {
+        return false;
+    };
+    let key = key.trim_end();
+    let key_ok = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+    let rest = rest.trim_start();
+    key_ok && (rest.is_empty() || rest.starts_with('#'))
 }
 
 /// A secrets file opened for changing: locked against other writers, decrypted, parsed.
@@ -294,6 +352,10 @@ pub struct Update {
     original: zeroize::Zeroizing<String>,
     changed: Vec<(String, Kept)>,
     removed: Vec<String>,
+    /// Keys this command wrote, which the example may newly declare.
+    declared_now: std::collections::HashSet<String>,
+    /// `doctor --fix`: declare every key except loader variables.
+    declare_reviewed: bool,
     _lock: store::Lock,
 }
 
@@ -315,6 +377,8 @@ impl Update {
             example,
             changed: Vec::new(),
             removed: Vec::new(),
+            declared_now: std::collections::HashSet::new(),
+            declare_reviewed: false,
             _lock: lock,
         })
     }
@@ -324,6 +388,7 @@ impl Update {
         let change = self.doc.set(key, value, scope);
         if change != dotenv::Change::Unchanged {
             self.changed.push((key.to_string(), Kept::Value));
+            self.declared_now.insert(key.to_string());
         }
         change
     }
@@ -339,6 +404,7 @@ impl Update {
         let change = self.doc.set_definition(key, text, value, scope);
         if change != dotenv::Change::Unchanged {
             self.changed.push((key.to_string(), Kept::Text));
+            self.declared_now.insert(key.to_string());
         }
         change
     }
@@ -362,9 +428,31 @@ impl Update {
             .map(|e| e.key.as_str())
     }
 
-    /// Replaces the whole document (for `edit`).
+    /// Replaces the whole document (for `edit`). The keys whose definition or section
+    /// the edit changed, or that it added, may be declared in the example; keys it left
+    /// as they were keep their standing.
     pub fn replace(&mut self, doc: Document) {
+        for entry in doc.entries() {
+            let same = self
+                .doc
+                .get(&entry.key)
+                .is_some_and(|old| old.scope == entry.scope && old.raw == entry.raw);
+            if !same {
+                self.declared_now.insert(entry.key.clone());
+            }
+        }
         self.doc = doc;
+    }
+
+    /// Lets the example declare `key` in its current section (`mv`).
+    pub fn declare(&mut self, key: &str) {
+        self.declared_now.insert(key.to_string());
+    }
+
+    /// `doctor --fix`: the example declares every key except loader variables (which
+    /// `exec` refuses until someone declares them on purpose).
+    pub fn declare_reviewed_keys(&mut self) {
+        self.declare_reviewed = true;
     }
 
     /// Writes the secrets (re-encrypted to the recipients file) and the example, each
@@ -395,7 +483,28 @@ impl Update {
             }
         }
         let removed: Vec<&str> = self.removed.iter().map(String::as_str).collect();
-        let example = reread.example(self.example.as_ref(), &removed);
+        let declare_reviewed = self.declare_reviewed;
+        let declared_now = &self.declared_now;
+        let (example, left_out) = reread.example(self.example.as_ref(), &removed, &|key| {
+            declared_now.contains(key)
+                || (declare_reviewed && !crate::exec::is_loader_variable(key))
+        });
+        if !left_out.is_empty() {
+            eprintln!(
+                "envshim: warning: {} defines {}, which {} does not declare; left undeclared, \
+                 so `exec` does not set {}. Review who added {} (`git log -p -- {}`); if {} \
+                 belong{}, `envshim doctor --fix` declares {}",
+                self.paths.secrets.display(),
+                left_out.join(", "),
+                self.paths.example.display(),
+                if left_out.len() == 1 { "it" } else { "them" },
+                if left_out.len() == 1 { "it" } else { "them" },
+                shell_word(&self.paths.secrets.display().to_string()),
+                if left_out.len() == 1 { "it" } else { "they" },
+                if left_out.len() == 1 { "s" } else { "" },
+                if left_out.len() == 1 { "it" } else { "them" },
+            );
+        }
         let secrets_changed = text != self.original || recipients.is_some();
         store::remove_stale_temporaries(store::dir_of(&self.paths.secrets));
         if secrets_changed {

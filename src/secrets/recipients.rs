@@ -172,6 +172,13 @@ pub fn parse(text: &str) -> anyhow::Result<Vec<RecipientKey>> {
     let mut keys = Vec::new();
     let mut above = None;
     for (index, line) in text.lines().enumerate() {
+        if let Some(what) = super::hidden_text(line) {
+            bail!(
+                "line {}: contains {what}, which can hide text on a terminal (a reader \
+                 added behind a comment); remove it",
+                index + 1
+            );
+        }
         let line = line.trim();
         if line.is_empty() {
             above = None;
