@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks for the git modes (DESIGN §6):
+# Benchmarks for the git modes:
 #  1. `scan --staged` for a 10-file commit in a generated 50,000-file repository
 #     (budget: under 50 ms);
 #  2. `scan --history` throughput in MB of diff per second, on a repository whose history
@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
-bin=$PWD/target/release/envshim
+bin=${CARGO_TARGET_DIR:-$PWD/target}/release/envshim
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.invalid

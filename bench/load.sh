@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 gib=${1:-1}
 runs=${2:-10000}
 cargo build --release --quiet
-bin=$PWD/target/release/envshim
+bin=${CARGO_TARGET_DIR:-$PWD/target}/release/envshim
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 

@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Benchmark: `envshim scan` against ripgrep searching the same tree for the same keyword
 # set (case-insensitive literals, hidden files included, same thread count, same 10 MiB
-# size limit). DESIGN §6 budget: envshim within 2x of that ripgrep run.
+# size limit). Budget: envshim within 2x of that ripgrep run.
 #
 # Usage: bench/scan.sh [TREE] [THREADS]
-#   TREE defaults to the system Python's standard library (DESIGN §6).
+#   TREE defaults to the system Python's standard library: a large body of real code
+#   that every machine has.
 # Needs: cargo, ripgrep, hyperfine, python3, GNU time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tree=${1:-$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')}
 threads=${2:-$(nproc)}
 cargo build --release --quiet
-bin=$PWD/target/release/envshim
+bin=${CARGO_TARGET_DIR:-$PWD/target}/release/envshim
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 

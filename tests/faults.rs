@@ -1,7 +1,7 @@
 //! Concurrent writers and writers killed mid-write.
 
 use std::process::Stdio;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::util::*;
 
@@ -39,12 +39,35 @@ fn concurrent_writers_never_lose_an_update() {
     );
 }
 
+/// Where a kill landed, as far as the files show.
+#[derive(Debug, Default)]
+struct Landings {
+    /// The file is as before: killed before the new file was renamed into place.
+    before_rename: u32,
+    /// The new value is in: killed after the rename (or not killed at all).
+    after_rename: u32,
+    /// Killed mid-write: a temporary file was left behind, or the secrets file has the
+    /// new value while the example (written next) does not yet.
+    mid_write: u32,
+}
+
 #[test]
 fn a_writer_killed_at_any_moment_leaves_a_readable_file() {
     let p = Project::initialized();
     p.set("BASE", "base-value", &[]).ok();
+    // How long one whole `set` takes here, so that the kills can be spread over it
+    // rather than over a guess that a fast or a loaded machine would make wrong.
+    let mut whole = Duration::ZERO;
+    for i in 0..3 {
+        let started = Instant::now();
+        p.set(&format!("WARM_{i}"), "x", &[]).ok();
+        whole = whole.max(started.elapsed());
+    }
     let mut before = p.plaintext();
-    for i in 0..40u64 {
+    let mut landings = Landings::default();
+    let mut i = 0u32;
+    // At least 40 kills, and more (up to 400) until some are seen to land mid-write.
+    while i < 40 || (landings.mid_write < 3 && i < 400) {
         let mut child = p
             .envshim()
             .args(["set", &format!("KEY_{i}")])
@@ -58,10 +81,13 @@ fn a_writer_killed_at_any_moment_leaves_a_readable_file() {
             let mut stdin = child.stdin.take().unwrap();
             stdin.write_all(format!("value-{i}").as_bytes()).unwrap();
         }
-        // Spread the kills over the whole run of a write (a few milliseconds).
-        std::thread::sleep(Duration::from_micros((i * 397) % 12_000));
+        // Kill at a point spread evenly over the run (golden-ratio steps), a bit past
+        // its end too.
+        let at = (f64::from(i) * 0.618_034).fract() * 1.2;
+        std::thread::sleep(whole.mul_f64(at));
         let _ = child.kill();
         let _ = child.wait();
+        let litter = temporaries(&p);
         // The file decrypts to exactly the old content or exactly the new.
         let after = age_decrypt(&p.default_identity_path(), &p.path(".env.secrets"))
             .ok()
@@ -72,17 +98,47 @@ fn a_writer_killed_at_any_moment_leaves_a_readable_file() {
             without_new == before && after.contains("BASE=base-value"),
             "iteration {i}: neither old nor new:\n{after}"
         );
+        let landed = after != before;
+        let example_behind = landed
+            && !p
+                .read(".env.secrets.example")
+                .contains(&format!("KEY_{i}="));
+        if !litter.is_empty() || example_behind {
+            landings.mid_write += 1;
+        }
+        if landed {
+            landings.after_rename += 1;
+        } else {
+            landings.before_rename += 1;
+        }
         before = after;
         p.run(["exec", "--", "true"]).ok();
+        i += 1;
     }
+    eprintln!("{i} kills over runs of {whole:?}: {landings:?}");
+    // Without these the test would pass without having tested anything.
+    assert!(
+        landings.mid_write > 0,
+        "no kill landed mid-write in {i} tries: {landings:?}"
+    );
+    assert!(
+        landings.before_rename > 0 && landings.after_rename > 0,
+        "{landings:?}"
+    );
     // Later writes clean up the temporary files killed writers left behind.
     p.set("AFTER", "x", &[]).ok();
-    let litter: Vec<_> = std::fs::read_dir(&p.root)
+    let litter = temporaries(&p);
+    assert!(litter.is_empty(), "{litter:?}");
+}
+
+/// The temporary files of writers in the repository's top directory.
+fn temporaries(p: &Project) -> Vec<std::ffi::OsString> {
+    std::fs::read_dir(&p.root)
         .unwrap()
         .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().starts_with(".envshim-"))
-        .collect();
-    assert!(litter.is_empty(), "{litter:?}");
+        .map(|e| e.file_name())
+        .filter(|name| name.to_string_lossy().starts_with(".envshim-"))
+        .collect()
 }
 
 #[test]
@@ -150,129 +206,6 @@ fn edit_and_set_at_once_both_land() {
     ] {
         assert!(plain.contains(line), "{line} lost:\n{plain}");
     }
-}
-
-/// A tmpfs mounted over a directory for the length of a test (root only).
-struct Tmpfs {
-    at: std::path::PathBuf,
-}
-
-impl Tmpfs {
-    /// Mounts a tmpfs of `size` over `at`; None (after saying why) when not root, since
-    /// only root can mount. As root, a failure to mount fails the test.
-    fn mount(at: &std::path::Path, size: &str) -> Option<Tmpfs> {
-        if !is_root() {
-            eprintln!("skipped: mounting a tmpfs needs root");
-            return None;
-        }
-        let status = std::process::Command::new("mount")
-            .args([
-                "-t",
-                "tmpfs",
-                "-o",
-                &format!("size={size},mode=755"),
-                "tmpfs",
-            ])
-            .arg(at)
-            .status()
-            .unwrap();
-        assert!(status.success(), "mount tmpfs on {}", at.display());
-        Some(Tmpfs {
-            at: at.to_path_buf(),
-        })
-    }
-
-    /// Remounts read-only (or read-write again).
-    fn remount(&self, option: &str) {
-        let status = std::process::Command::new("mount")
-            .args(["-o", &format!("remount,{option}")])
-            .arg(&self.at)
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount")
-            .arg("-l")
-            .arg(&self.at)
-            .status();
-    }
-}
-
-/// A project whose repository is a fresh tmpfs of `size`, initialized with one value.
-fn project_on_tmpfs(size: &str) -> Option<(Project, Tmpfs)> {
-    let p = Project::new();
-    let mount = Tmpfs::mount(&p.root, size)?;
-    let git = std::process::Command::new("git")
-        .args(["init", "-q"])
-        .current_dir(&p.root)
-        .status()
-        .unwrap();
-    assert!(git.success());
-    p.run(["-q", "init"]).ok();
-    p.set("OLD", "old-value", &[]).ok();
-    Some((p, mount))
-}
-
-#[test]
-fn a_read_only_directory_is_an_error_that_changes_nothing() {
-    let Some((p, mount)) = project_on_tmpfs("4m") else {
-        return;
-    };
-    let before = p.snapshot();
-    mount.remount("ro");
-    p.set("NEW", "new-value", &[])
-        .code(2)
-        .clean_error()
-        .stderr_has(&["Read-only file system"])
-        .never_shows("new-value");
-    p.run(["rm", "OLD"])
-        .code(2)
-        .clean_error()
-        .stderr_has(&["Read-only file system"]);
-    mount.remount("rw");
-    assert!(p.snapshot() == before, "files changed");
-    assert!(p.plaintext().contains("OLD=old-value"));
-}
-
-#[test]
-fn a_full_disk_is_an_error_that_keeps_the_old_file() {
-    let Some((p, _mount)) = project_on_tmpfs("1m") else {
-        return;
-    };
-    let before = p.snapshot();
-    // Fill the filesystem, then try to write a value larger than what is left.
-    let filler = p.path("filler");
-    let mut f = std::fs::File::create(&filler).unwrap();
-    {
-        use std::io::Write;
-        let block = vec![b'x'; 4096];
-        while f.write_all(&block).is_ok() {}
-        let _ = f.sync_all();
-    }
-    drop(f);
-    let big = "v".repeat(64 * 1024);
-    p.set("BIG", &big, &[])
-        .code(2)
-        .clean_error()
-        .stderr_has(&["No space left on device"]);
-    std::fs::remove_file(&filler).unwrap();
-    let after: Vec<_> = p
-        .snapshot()
-        .into_iter()
-        .filter(|(path, _)| path != &filler)
-        .collect();
-    assert!(
-        after == before,
-        "files changed or temporary files left behind"
-    );
-    assert!(p.plaintext().contains("OLD=old-value"));
-    // With space again, the same write works.
-    p.set("BIG", &big, &[]).ok();
-    assert!(p.plaintext().contains(&big));
 }
 
 /// Killed at any moment while adding or removing a recipient, the recipients file never

@@ -1,6 +1,10 @@
 //! Property tests: generated documents, edits and buffers, checked against a model.
 //! The checks on each input are the fuzz targets' (`envshim::fuzzing`), so that the
 //! coverage-guided fuzzer and these generators hold the code to the same promises.
+//!
+//! Generated documents are written by this file's own quoting ([`encode`]), from
+//! dotenvy's rules, never by envshim's: "parses to what was written" must not be a round
+//! trip of envshim's output through envshim's parser.
 
 use std::collections::BTreeMap;
 
@@ -20,7 +24,102 @@ enum Line {
         value: String,
         export: bool,
         optional: bool,
+        /// Choices for [`encode`]: where a quoted or unquoted piece starts, which kind,
+        /// and which optional escapes.
+        writing: Vec<u8>,
     },
+}
+
+/// How a piece of a value is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Piece {
+    /// No quotes; backslash escapes.
+    Bare,
+    /// `'...'`: everything literal.
+    Single,
+    /// `"..."`: backslash escapes, `$` expanded unless escaped.
+    Double,
+}
+
+/// Whether `c` can be written in a piece of kind `piece`; `first` and `last` say where
+/// `c` is in the value. dotenvy 0.15's rules:
+/// - unquoted, a space or tab ends the value (so a space is written `\ `), and the
+///   escapes are `\\`, `\'`, `\"`, `\$`, `\ ` and `\n` (a newline). dotenvy trims
+///   whitespace at the end of a line, backslash or not: an escaped space cannot end a
+///   value. A value that starts with `#` is a comment. Tabs, carriage returns and other
+///   whitespace have no escape.
+/// - single quotes keep everything literally up to the next `'`; a backslash is literal
+///   too, but dotenvy's line reader takes it as an escape of the next character, so a
+///   value holding one is not single-quoted.
+/// - double quotes keep everything, with the escapes above; `\`, `"` and `$` must be
+///   escaped (`$` starts an expansion).
+fn fits(piece: Piece, c: char, first: bool, last: bool) -> bool {
+    match piece {
+        Piece::Bare => match c {
+            ' ' => !last,
+            '\n' => true,
+            '#' => !first,
+            c => !c.is_whitespace(),
+        },
+        Piece::Single => c != '\'' && c != '\\',
+        Piece::Double => true,
+    }
+}
+
+/// Writes `value` as a dotenv value, in pieces of the kinds [`fits`] allows, as the
+/// `writing` choices say. Adjacent pieces (`ab'c d'"e"`) join into one value.
+fn encode(value: &str, writing: &[u8]) -> String {
+    let mut choices = writing.iter().copied().cycle();
+    let chars: Vec<char> = value.chars().collect();
+    if chars.is_empty() {
+        return ["", "''", "\"\""][usize::from(choices.next().unwrap_or(0)) % 3].to_string();
+    }
+    let mut out = String::new();
+    let mut open: Option<Piece> = None;
+    let close = |out: &mut String, open: Option<Piece>| match open {
+        Some(Piece::Single) => out.push('\''),
+        Some(Piece::Double) => out.push('"'),
+        _ => {}
+    };
+    for (i, &c) in chars.iter().enumerate() {
+        let choice = choices.next().unwrap_or(0);
+        let (first, last) = (i == 0, i + 1 == chars.len());
+        let piece = match open {
+            Some(piece) if choice % 8 != 0 && fits(piece, c, first, last) => piece,
+            _ => {
+                close(&mut out, open);
+                let fitting: Vec<Piece> = [Piece::Bare, Piece::Single, Piece::Double]
+                    .into_iter()
+                    .filter(|&p| fits(p, c, first, last))
+                    .collect();
+                let piece = fitting[usize::from(choice / 8) % fitting.len()];
+                match piece {
+                    Piece::Single => out.push('\''),
+                    Piece::Double => out.push('"'),
+                    Piece::Bare => {}
+                }
+                open = Some(piece);
+                piece
+            }
+        };
+        let optional_escape = choice & 0x40 != 0;
+        match (piece, c) {
+            (Piece::Single, c) => out.push(c),
+            (_, '\\' | '"' | '$') | (Piece::Bare, '\'' | ' ') => {
+                out.push('\\');
+                out.push(c);
+            }
+            (Piece::Bare, '\n') => out.push_str("\\n"),
+            (Piece::Double, '\'' | ' ') if optional_escape => {
+                out.push('\\');
+                out.push(c);
+            }
+            (Piece::Double, '\n') if optional_escape => out.push_str("\\n"),
+            (_, c) => out.push(c),
+        }
+    }
+    close(&mut out, open);
+    out
 }
 
 fn scope() -> impl Strategy<Value = Scope> {
@@ -48,18 +147,20 @@ fn line() -> impl Strategy<Value = Line> {
             "[A-Z_][A-Z0-9_]{0,8}",
             value(),
             any::<bool>(),
-            any::<bool>()
+            any::<bool>(),
+            proptest::collection::vec(any::<u8>(), 1..8),
         )
-            .prop_map(|(key, value, export, optional)| Line::Entry {
+            .prop_map(|(key, value, export, optional, writing)| Line::Entry {
                 key,
                 value,
                 export,
                 optional,
+                writing,
             }),
     ]
 }
 
-/// Renders generated lines as a dotenv document (keys made unique), with the model of
+/// Writes generated lines as a dotenv document (keys made unique), with the model of
 /// what it defines: key → (value, scope, optional).
 fn document(lines: &[Line]) -> (String, BTreeMap<String, (String, Scope, bool)>) {
     let mut text = String::new();
@@ -78,13 +179,15 @@ fn document(lines: &[Line]) -> (String, BTreeMap<String, (String, Scope, bool)>)
                 value,
                 export,
                 optional,
+                writing,
             } => {
                 if model.contains_key(key) {
                     continue;
                 }
                 let export = if *export { "export " } else { "" };
                 let mark = if *optional { " # optional" } else { "" };
-                text.push_str(&format!("{export}{key}={}{mark}\n", *dotenv::quote(value)));
+                let written = encode(value, writing);
+                text.push_str(&format!("{export}{key}={written}{mark}\n"));
                 model.insert(key.clone(), (value.clone(), scope, *optional));
             }
         }
@@ -120,6 +223,13 @@ proptest! {
     #[test]
     fn parse_render_is_the_identity(lines in proptest::collection::vec(line(), 0..12)) {
         let (text, model) = document(&lines);
+        // First, that this file's quoting is right: dotenvy itself reads the values meant.
+        let by_dotenvy: BTreeMap<String, String> = dotenvy::from_read_iter(text.as_bytes())
+            .collect::<Result<_, _>>()
+            .map_err(|e| TestCaseError::fail(format!("the test wrote bad dotenv: {e}\n{text:?}")))?;
+        let meant: BTreeMap<String, String> =
+            model.iter().map(|(k, (v, _, _))| (k.clone(), v.clone())).collect();
+        prop_assert_eq!(by_dotenvy, meant, "the test wrote bad dotenv:\n{:?}", text);
         let doc = dotenv::parse(&text).map_err(|e| TestCaseError::fail(format!("{e}\n{text:?}")))?;
         prop_assert_eq!(&*doc.render(), &text);
         prop_assert_eq!(defined(&doc), model);
@@ -166,7 +276,10 @@ proptest! {
         secret in "[A-Za-z0-9]{16,32}",
         breakage in 0..6usize,
     ) {
-        let (mut text, _) = document(&before);
+        let (mut text, model) = document(&before);
+        // A duplicate of an earlier key would be the error instead.
+        prop_assume!(!model.contains_key("API_KEY"));
+        let line = text.matches('\n').count() + 1;
         let broken = match breakage {
             0 => format!("API_KEY=\"{secret}\n"),
             1 => format!("{secret}\n"),
@@ -176,12 +289,17 @@ proptest! {
             _ => format!("API_KEY=\"{secret}\\q\"\n"),
         };
         text.push_str(&broken);
-        if let Err(err) = dotenv::parse(&text) {
-            let message = err.to_string();
-            for window in secret.as_bytes().windows(8) {
-                let window = std::str::from_utf8(window).unwrap();
-                prop_assert!(!message.contains(window), "{message:?} quotes the secret");
-            }
+        let message = match dotenv::parse(&text) {
+            Ok(_) => return Err(TestCaseError::fail(format!("accepted {broken:?}"))),
+            Err(err) => err.to_string(),
+        };
+        prop_assert!(
+            message.starts_with(&format!("line {line}: ")),
+            "{message:?} does not name line {line}"
+        );
+        for window in secret.as_bytes().windows(8) {
+            let window = std::str::from_utf8(window).unwrap();
+            prop_assert!(!message.contains(window), "{message:?} quotes the secret");
         }
     }
 

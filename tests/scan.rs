@@ -5,6 +5,7 @@
 
 use std::fs;
 use std::process::Command;
+use std::time::Instant;
 
 use serde::Deserialize;
 
@@ -87,7 +88,9 @@ fn finds_tokens_in_hidden_files_and_respects_ignore_files() {
     p.write("skipped/by-envshimignore.txt", &token);
     p.write(".envshimignore", "skipped/\n");
     p.write(".git/config-leak", &token);
+    let started = Instant::now();
     let (r, report) = json(&p, &[]);
+    let wall_ms = started.elapsed().as_millis() as u64;
     let r = r.code(1);
     let mut paths: Vec<&str> = report.findings.iter().map(|f| f.path.as_str()).collect();
     paths.sort();
@@ -107,7 +110,12 @@ fn finds_tokens_in_hidden_files_and_respects_ignore_files() {
     assert_eq!(f.fingerprint.len(), 32);
     assert!(!f.description.is_empty());
     assert!(report.summary.files >= 5 && report.summary.bytes > 0);
-    let _ = report.summary.elapsed_ms;
+    // The scan's own time is part of the run the test timed, and counted in milliseconds.
+    assert!(
+        report.summary.elapsed_ms <= wall_ms,
+        "elapsed_ms {} > {wall_ms} ms measured around the whole run",
+        report.summary.elapsed_ms
+    );
 }
 
 #[test]
@@ -357,8 +365,9 @@ fn file_level_mistakes() {
     }
     // An encrypted secrets file is fine.
     p.run(["-q", "init"]).ok();
-    let (_, report) = json(&p, &["--no-known", ".env.secrets"]);
-    assert!(report.findings.is_empty());
+    let (r, report) = json(&p, &["--no-known", ".env.secrets"]);
+    assert!(report.findings.is_empty(), "{r:?}");
+    r.ok();
 }
 
 #[test]
@@ -399,11 +408,32 @@ fn known_values_catch_what_no_regex_can() {
         .findings
         .iter()
         .any(|f| f.description.contains("DB_PASSWORD")));
+    // --no-known turns the known-value findings off, identity or not: what only a known
+    // value can find is no longer reported, and every rule finding still is.
+    let by_rules: Vec<_> = rules_of(&report)
+        .into_iter()
+        .filter(|(rule, _, _)| rule != "known-secret")
+        .collect();
+    let without_known_values = |r: &Run, report: &Report| {
+        let found = rules_of(report);
+        assert!(
+            found.iter().all(|(rule, path, _)| rule != "known-secret"
+                && path != "notes.txt"
+                && path != "k8s/secret.yaml"),
+            "{r:?}"
+        );
+        assert!(by_rules.iter().all(|f| found.contains(f)), "{r:?}");
+    };
+    let (r, without) = json(&p, &["--no-known"]);
+    without_known_values(&r, &without);
     // Without an identity the rules still run, and the user is told.
     std::fs::remove_file(p.default_identity_path()).unwrap();
     let r = p.run(["scan"]).stderr_has(&["no identity"]);
     assert!(!r.stdout.contains("known-secret"), "{r:?}");
-    p.run(["scan", "--no-known"]);
+    // Unless known values were turned off: then there is nothing to tell.
+    let (r, without) = json(&p, &["--no-known"]);
+    assert!(!r.stderr.contains("no identity"), "{r:?}");
+    without_known_values(&r, &without);
 }
 
 #[test]
@@ -427,8 +457,17 @@ fn a_100_mb_file_and_a_100_000_file_tree() {
         w.flush().unwrap();
         let lines_total = lines + 1;
         p.write("envshim.toml", "[scan]\nmax_file_size = 200000000\n");
+        let started = Instant::now();
         let (r, report) = json(&p, &["huge"]);
+        let wall_ms = started.elapsed().as_millis() as u64;
         r.code(1);
+        // Reading 100 MB is most of this run: the reported time is most of the time the
+        // test measured, and not more.
+        let elapsed_ms = report.summary.elapsed_ms;
+        assert!(
+            elapsed_ms <= wall_ms && elapsed_ms * 2 >= wall_ms,
+            "elapsed_ms {elapsed_ms}, measured around the run {wall_ms} ms"
+        );
         assert_eq!(report.findings.len(), 1);
         assert_eq!(report.findings[0].line, lines_total);
         assert!(report.summary.bytes > 100 * 1024 * 1024);
@@ -453,7 +492,8 @@ fn a_100_mb_file_and_a_100_000_file_tree() {
 
 #[test]
 fn unreadable_files_and_directories_are_warnings_and_the_scan_goes_on() {
-    // Root reads everything, so run the scan as `nobody` with setpriv.
+    // Root reads everything, so as root the scan runs as `nobody` (setpriv); any other
+    // user is already kept out of mode-000 files.
     let p = Project::new();
     for dir in [p.root.parent().unwrap(), p.root.as_path()] {
         set_mode(dir, 0o755);
@@ -463,9 +503,15 @@ fn unreadable_files_and_directories_are_warnings_and_the_scan_goes_on() {
     set_mode(&locked_file, 0o000);
     p.write("locked-dir/inner.txt", "x\n");
     set_mode(&p.path("locked-dir"), 0o000);
-    let r: Run = Command::new("setpriv")
-        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
-        .arg(BIN)
+    let mut scan = if is_root() {
+        let mut cmd = Command::new("setpriv");
+        cmd.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
+            .arg(BIN);
+        cmd
+    } else {
+        Command::new(BIN)
+    };
+    let r: Run = scan
         .args(["scan", "--no-known", "."])
         .current_dir(&p.root)
         .env("HOME", &p.home)

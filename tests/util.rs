@@ -288,10 +288,15 @@ pub fn age_decrypt(identity: &Path, file: &Path) -> Run {
         .into()
 }
 
+/// The user id the tests run as, by `id -u`.
+pub fn uid() -> String {
+    let out = Command::new("id").arg("-u").output().expect("id");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
 /// True when the tests run as root (who may mount, and may read any process's memory).
 pub fn is_root() -> bool {
-    let out = Command::new("id").arg("-u").output().expect("id");
-    String::from_utf8_lossy(&out.stdout).trim() == "0"
+    uid() == "0"
 }
 
 /// Sets a file's mode.

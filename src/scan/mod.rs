@@ -325,8 +325,15 @@ mod tests {
     fn fingerprints_depend_on_rule_path_and_secret_only() {
         let a = fingerprint("r", "p", "s");
         assert_eq!(a, fingerprint("r", "p", "s"));
-        assert_ne!(a, fingerprint("r", "p", "t"));
+        assert_ne!(a, fingerprint("q", "p", "s"));
         assert_ne!(a, fingerprint("r", "q", "s"));
+        assert_ne!(a, fingerprint("r", "p", "t"));
+        // The three parts are kept apart: moving text from one to the next changes it.
+        assert_ne!(a, fingerprint("rp", "", "s"));
+        assert_ne!(a, fingerprint("r", "ps", ""));
         assert_eq!(a.len(), 32);
+        assert!(a
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
     }
 }
