@@ -27,6 +27,19 @@ fn ci_project() -> (Project, String) {
     (p, key)
 }
 
+/// Runs `envshim edit` with `script` (a shell script body; `$1` is the file) as the
+/// editor, and `env` added to envshim's environment.
+fn edit_with(p: &Project, script: &str, env: &[(&str, &str)]) -> Run {
+    let editor = p.write("editor.sh", format!("#!/bin/sh\n{script}"));
+    set_mode(&editor, 0o755);
+    let mut cmd = p.envshim();
+    cmd.env("EDITOR", &editor).arg("edit");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap().into()
+}
+
 #[test]
 fn the_identity_variables_never_reach_the_command() {
     let (p, key) = ci_project();
@@ -71,20 +84,13 @@ fn the_identity_variables_never_reach_the_command() {
 #[test]
 fn the_editor_does_not_get_the_identity_variables() {
     let (p, key) = ci_project();
-    let editor = p.write(
-        "editor.sh",
-        "#!/bin/sh\nif [ -n \"${ENVSHIM_AGE_KEY+x}\" ]; then echo leaked >&2; exit 1; fi\n\
+    edit_with(
+        &p,
+        "if [ -n \"${ENVSHIM_AGE_KEY+x}\" ]; then echo leaked >&2; exit 1; fi\n\
          printf 'NEW=1\\n' >> \"$1\"\n",
-    );
-    set_mode(&editor, 0o755);
-    p.envshim()
-        .env("ENVSHIM_AGE_KEY", &key)
-        .env("EDITOR", &editor)
-        .arg("edit")
-        .output()
-        .map(Run::from)
-        .unwrap()
-        .ok();
+        &[("ENVSHIM_AGE_KEY", &key)],
+    )
+    .ok();
 }
 
 /// A file someone forged with the public recipients: loader variables and keys the
@@ -131,20 +137,14 @@ fn a_forged_file_cannot_set_loader_variables_the_example_does_not_declare() {
 #[test]
 fn comments_of_the_secrets_never_reach_the_example() {
     let p = Project::initialized();
-    let editor = p.write(
-        "editor.sh",
-        "#!/bin/sh\ncat >> \"$1\" <<'X'\n# previous password: Winter2023!Corp\nDB_PASSWORD=x # was Summer2022!Corp\n\
+    edit_with(
+        &p,
+        "cat >> \"$1\" <<'X'\n# previous password: Winter2023!Corp\nDB_PASSWORD=x # was Summer2022!Corp\n\
          # -----BEGIN OPENSSH PRIVATE KEY-----\n# b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAE\n\
          # -----END OPENSSH PRIVATE KEY-----\nOPT=1 # optional\nX\n",
-    );
-    set_mode(&editor, 0o755);
-    p.envshim()
-        .env("EDITOR", &editor)
-        .arg("edit")
-        .output()
-        .map(Run::from)
-        .unwrap()
-        .ok();
+        &[],
+    )
+    .ok();
     let example = p.read(".env.secrets.example");
     for leaked in [
         "Winter2023",
@@ -371,19 +371,9 @@ fn a_nul_in_a_value_is_refused_naming_the_key() {
         .clean_error()
         .stderr_has(&["BAD_KEY", "NUL"]);
     assert_eq!(before, fs::read(p.path(".env.secrets")).unwrap());
-    let editor = p.write(
-        "editor.sh",
-        "#!/bin/sh\nprintf 'EDITED=x\\000y\\n' >> \"$1\"\n",
-    );
-    set_mode(&editor, 0o755);
-    let r: Run = p
-        .envshim()
-        .env("EDITOR", &editor)
-        .arg("edit")
-        .output()
-        .unwrap()
-        .into();
-    r.code(2).stderr_has(&["EDITED", "NUL"]);
+    edit_with(&p, "printf 'EDITED=x\\000y\\n' >> \"$1\"\n", &[])
+        .code(2)
+        .stderr_has(&["EDITED", "NUL"]);
     assert_eq!(before, fs::read(p.path(".env.secrets")).unwrap());
     // A file written by other means: exec names the variable.
     let q = Project::new();

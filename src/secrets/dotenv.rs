@@ -149,32 +149,55 @@ impl Document {
     /// names another one, in which case it moves to the end of that section. New keys go
     /// to the end of their section (`scope`, default runtime).
     pub fn set(&mut self, key: &str, value: &str, scope: Option<Scope>) -> Change {
+        self.put(
+            key,
+            scope,
+            |entry| entry.value.as_str() == value,
+            |previous| {
+                (
+                    render_definition(key, value, previous),
+                    Zeroizing::new(value.to_string()),
+                )
+            },
+        )
+    }
+
+    /// The one way [`Document::set`] and [`Document::set_definition`] change a key:
+    /// `unchanged` tells whether the existing entry already holds what is wanted, `make`
+    /// renders the new definition and value from the previous definition's text (empty
+    /// for a new or moved key).
+    fn put(
+        &mut self,
+        key: &str,
+        scope: Option<Scope>,
+        unchanged: impl FnOnce(&Entry) -> bool,
+        make: impl FnOnce(&str) -> (Zeroizing<String>, Zeroizing<String>),
+    ) -> Change {
         let position = self.position(key);
         if let Some(index) = position {
             let Item::Entry(entry) = &mut self.items[index] else {
                 unreachable!("position() finds entries")
             };
-            let moved = scope.is_some_and(|s| s != entry.scope);
-            if !moved {
-                if entry.value.as_str() == value {
+            if !scope.is_some_and(|s| s != entry.scope) {
+                if unchanged(entry) {
                     return Change::Unchanged;
                 }
-                entry.raw = render_definition(key, value, &entry.raw);
-                entry.value = Zeroizing::new(value.to_string());
+                let (raw, value) = make(&entry.raw);
+                entry.raw = raw;
+                entry.value = value;
                 return Change::Changed;
             }
             self.items.remove(index);
         }
-        let scope = scope.unwrap_or(Scope::Runtime);
-        let entry = Entry {
+        let (raw, value) = make("");
+        self.insert(Entry {
             key: key.to_string(),
-            scope,
+            scope: scope.unwrap_or(Scope::Runtime),
             line: 0,
             optional: false,
-            value: Zeroizing::new(value.to_string()),
-            raw: render_definition(key, value, ""),
-        };
-        self.insert(entry);
+            value,
+            raw,
+        });
         if position.is_some() {
             Change::Changed
         } else {
@@ -212,35 +235,13 @@ impl Document {
         scope: Option<Scope>,
     ) -> Change {
         let text = definition_text(text);
-        let position = self.position(key);
-        if let Some(index) = position {
-            let Item::Entry(entry) = &mut self.items[index] else {
-                unreachable!("position() finds entries")
-            };
-            let moved = scope.is_some_and(|s| s != entry.scope);
-            if !moved {
-                if definition_text(&entry.raw).as_str() == text.as_str() {
-                    return Change::Unchanged;
-                }
-                entry.raw = text;
-                entry.value = value;
-                return Change::Changed;
-            }
-            self.items.remove(index);
-        }
-        self.insert(Entry {
-            key: key.to_string(),
-            scope: scope.unwrap_or(Scope::Runtime),
-            line: 0,
-            optional: false,
-            value,
-            raw: text,
-        });
-        if position.is_some() {
-            Change::Changed
-        } else {
-            Change::Added
-        }
+        let same = text.clone();
+        self.put(
+            key,
+            scope,
+            |entry| definition_text(&entry.raw).as_str() == same.as_str(),
+            |_| (text, value),
+        )
     }
 
     /// Removes `key`; false if it was not there.

@@ -262,14 +262,8 @@ fn interpolate(value: &str, line: usize, key: &str) -> Result<Vec<Part>, Dialect
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::stored;
+    use super::super::tests::{pairs, stored};
     use super::super::{read, Dialect};
-
-    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
 
     #[test]
     fn values_and_references() {

@@ -371,6 +371,13 @@ fn push_text(parts: &mut Vec<Part>, text: &str) {
 mod tests {
     use super::*;
 
+    /// `(key, text)` pairs as owned strings, for comparing with [`stored`].
+    pub(super) fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
     /// The stored text and value of each definition.
     pub(super) fn stored(dialect: Dialect, text: &str) -> Vec<(String, String)> {
         read(dialect, text)

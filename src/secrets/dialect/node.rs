@@ -273,7 +273,7 @@ fn notice_differences(
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::stored;
+    use super::super::tests::{pairs, stored};
     use super::super::{read, Dialect};
 
     fn values(text: &str) -> Vec<(String, String)> {
@@ -282,12 +282,6 @@ mod tests {
             .definitions
             .into_iter()
             .map(|d| (d.key, d.value.to_string()))
-            .collect()
-    }
-
-    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
     }
 

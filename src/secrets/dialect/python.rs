@@ -347,14 +347,8 @@ pub(super) fn read(
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::stored;
+    use super::super::tests::{pairs, stored};
     use super::super::{read, Dialect};
-
-    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
 
     #[test]
     fn values_and_references() {
