@@ -242,6 +242,24 @@ pub fn plan(
                 .map(|e| e.key.as_str()),
         )
         .collect();
+    // Keys whose definition leads to a deploy value: a reference to a deploy name, or
+    // to a key that itself leads to one (an undeclared hop is still expanded by
+    // dotenvy), in file order, as dotenvy expands.
+    let mut tainted: std::collections::HashMap<&str, String> = std::collections::HashMap::new();
+    for entry in secrets.entries() {
+        let via = crate::secrets::dotenv::references(&entry.raw)
+            .into_iter()
+            .find_map(|r| {
+                if deploy.contains(r.name.as_str()) {
+                    Some(r.name)
+                } else {
+                    tainted.get(r.name.as_str()).cloned()
+                }
+            });
+        if let Some(name) = via {
+            tainted.insert(entry.key.as_str(), name);
+        }
+    }
     let mut removed: HashSet<&str> = HashSet::new();
     for entry in secrets.entries() {
         let key = entry.key.as_str();
@@ -265,10 +283,9 @@ pub fn plan(
                 }
             }
             if scope == ScopeChoice::Runtime {
-                let names = crate::secrets::dotenv::references(&entry.raw);
-                if let Some(reference) = names.iter().find(|r| deploy.contains(r.name.as_str())) {
+                if let Some(name) = tainted.get(key) {
                     plan.deploy_references
-                        .push((entry.key.clone(), reference.name.clone()));
+                        .push((entry.key.clone(), name.clone()));
                     continue;
                 }
             }

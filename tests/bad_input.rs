@@ -103,7 +103,7 @@ fn malformed_dotenv_names_the_line_never_the_value() {
         (&format!("A=1\nB=\"{SECRET}\n"), &["line 2", "never closed"]),
         (
             "A=1\n# [staging]\nB=2\n",
-            &["line 2", "staging", "# [runtime]"],
+            &["line 2", "unknown section marker", "# [runtime]"],
         ),
         (
             &format!("A=1\n# [deploy]\nA={SECRET}\n"),

@@ -387,6 +387,8 @@ fn a_nul_in_a_value_is_refused_naming_the_key() {
 #[test]
 fn a_closed_stdout_is_a_quiet_exit() {
     let p = Project::initialized();
+    // A healthy project, so that doctor's own status is 0 (its status is kept).
+    p.run(["hook", "install"]).ok();
     p.set("A", "1", &[]).ok();
     for command in [
         "doctor",
@@ -668,4 +670,100 @@ fn a_closed_stdout_keeps_the_scan_status_and_a_dead_git_is_an_error() {
             .into();
         assert_ne!(r.code, 0, "a dead git passed the hook:\n{r:?}");
     }
+}
+
+#[test]
+fn no_route_carries_a_deploy_value_into_a_runtime_variable() {
+    // Found in review: an undeclared hop, a comment that dotenvy does not see as one
+    // (two no-break spaces), and a quote that dotenvy opens where a naive reader sees a
+    // comment. Each got the CI's deploy token into DATABASE_URL.
+    let forged = [
+        "# [runtime]\nHOP=${CLOUDFLARE_API_TOKEN}\nDATABASE_URL=${HOP}\n",
+        "# [runtime]\nDATABASE_URL=x\u{a0}\u{a0}#${CLOUDFLARE_API_TOKEN}\n",
+        "# [runtime]\nA=x  #'\nDATABASE_URL='\nDATABASE_URL=${CLOUDFLARE_API_TOKEN} #'\n\
+         # [deploy]\nCLOUDFLARE_API_TOKEN=y\n",
+    ];
+    for text in forged {
+        let p = Project::new();
+        p.secrets(text);
+        p.write(
+            ".env.secrets.example",
+            "A=\nDATABASE_URL=\n# [deploy]\nCLOUDFLARE_API_TOKEN=\n",
+        );
+        let r: Run = p
+            .envshim()
+            .env("CLOUDFLARE_API_TOKEN", "cf-from-ci-0123456789")
+            .args(["exec", "--", "sh", "-c", "echo \"DB=$DATABASE_URL\""])
+            .output()
+            .unwrap()
+            .into();
+        assert_eq!(r.code, 2, "{text:?}:\n{r:?}");
+        r.clean_error()
+            .stderr_has(&["DATABASE_URL", "deploy"])
+            .never_shows("cf-from-ci");
+    }
+    // Without a reference to a deploy variable, a runtime value that merely equals a
+    // deploy one (a region) is fine.
+    let p = Project::new();
+    p.secrets("REGION=europe-west1\n# [deploy]\nAWS_REGION=europe-west1\n");
+    p.write(".env.secrets.example", "REGION=\n# [deploy]\nAWS_REGION=\n");
+    p.run(["exec", "--", "true"]).ok();
+}
+
+#[test]
+fn edits_and_a_missing_example_do_not_declare_forged_keys_or_marks() {
+    let p = Project::initialized();
+    p.set("DATABASE_URL", "pg", &[]).ok();
+    p.set("CLOUDFLARE_API_TOKEN", "cf", &["--deploy"]).ok();
+    forge(
+        &p,
+        "# [runtime]\nDATABASE_URL=pg # optional\nLD_PRELOAD=/tmp/evil.so \n\
+         NODE_OPTIONS=--require=/tmp/x.js\r\n# [deploy]\nCLOUDFLARE_API_TOKEN=cf # optional\n",
+    );
+    // An editor that trims trailing spaces and CRs while changing one value.
+    edit_with(
+        &p,
+        "sed -i -e 's/[[:space:]]*$//' -e 's#=pg#=pg2#' \"$1\"\n",
+        &[],
+    )
+    .ok()
+    .stderr_has(&["LD_PRELOAD", "left undeclared"]);
+    let example = p.read(".env.secrets.example");
+    assert!(!example.contains("LD_PRELOAD") && !example.contains("NODE_OPTIONS"));
+    // A forged `# optional` mark on a key the edit left alone does not reach the
+    // example (DATABASE_URL's line was edited, so its mark is the editor's choice).
+    assert!(example.contains("\nCLOUDFLARE_API_TOKEN=\n"), "{example}");
+    p.run(["exec", "--", "true"])
+        .code(2)
+        .stderr_has(&["LD_PRELOAD"]);
+    // With the example deleted, the next write declares keys, but no loader variable.
+    fs::remove_file(p.path(".env.secrets.example")).unwrap();
+    p.set("NEWKEY", "v", &[]).ok();
+    let example = p.read(".env.secrets.example");
+    assert!(example.contains("\nNEWKEY=\n"), "{example}");
+    assert!(!example.contains("LD_PRELOAD"), "{example}");
+}
+
+#[test]
+fn doctor_keeps_its_status_when_its_reader_stops_early() {
+    let p = Project::new();
+    let out = std::process::Command::new("bash")
+        .args([
+            "-c",
+            "\"$0\" doctor | (exec 0<&-; sleep 0.2); echo \"status=${PIPESTATUS[0]}\" >&2",
+            BIN,
+        ])
+        .current_dir(&p.root)
+        .env("HOME", &p.home)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("status=1"), "{stderr}");
+    // An unknown section marker is named by its line, not by its (maybe secret) word.
+    let q = Project::initialized();
+    q.write("m.env", "A=1\n#[Hunter2-pass.word]\n");
+    q.run(["import", "m.env"])
+        .code(2)
+        .stderr_has(&["line 2", "unknown section marker"])
+        .never_shows("Hunter2");
 }

@@ -17,15 +17,34 @@ pub struct DoctorArgs {
     pub fix: bool,
 }
 
-/// Collects check results and prints them, one line each.
+/// Collects check results and prints them, one line each. When the reader of stdout
+/// goes away (`envshim doctor | head -1`), the checks still all run, silently, so that
+/// the exit status still says whether anything is wrong.
 #[derive(Default)]
 struct Report {
     problems: usize,
+    closed: bool,
 }
 
 impl Report {
+    fn print(&mut self, line: std::fmt::Arguments<'_>) -> std::io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        match crate::output::write_line(line) {
+            Err(e)
+                if e.get_ref()
+                    .is_some_and(|i| i.is::<crate::output::StdoutClosed>()) =>
+            {
+                self.closed = true;
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
     fn ok(&mut self, what: impl std::fmt::Display) -> std::io::Result<()> {
-        crate::outln!("ok    {what}")
+        self.print(format_args!("ok    {what}"))
     }
 
     /// A problem and the one thing to do about it.
@@ -35,11 +54,11 @@ impl Report {
         fix: impl std::fmt::Display,
     ) -> std::io::Result<()> {
         self.problems += 1;
-        crate::outln!("FAIL  {what}\n      fix: {fix}")
+        self.print(format_args!("FAIL  {what}\n      fix: {fix}"))
     }
 
     fn note(&mut self, what: impl std::fmt::Display) -> std::io::Result<()> {
-        crate::outln!("note  {what}")
+        self.print(format_args!("note  {what}"))
     }
 }
 
@@ -206,14 +225,14 @@ pub fn run(global: &Global, args: DoctorArgs) -> anyhow::Result<Exit> {
     check_git(&mut report, &paths)?;
 
     if report.problems == 0 {
-        crate::outln!("no problems found")?;
+        report.print(format_args!("no problems found"))?;
         Ok(Exit::Success)
     } else {
-        crate::outln!(
-            "{} problem{} found",
-            report.problems,
-            if report.problems == 1 { "" } else { "s" }
-        )?;
+        let problems = report.problems;
+        report.print(format_args!(
+            "{problems} problem{} found",
+            if problems == 1 { "" } else { "s" }
+        ))?;
         Ok(Exit::Problems)
     }
 }

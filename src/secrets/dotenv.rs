@@ -348,12 +348,16 @@ impl Document {
                 }),
                 Item::Entry(e) => {
                     let before = previous.and_then(|p| p.get(&e.key)).map(|p| p.scope);
-                    if previous.is_none() || before == Some(e.scope) || may_declare(&e.key) {
+                    let writing = may_declare(&e.key);
+                    if before == Some(e.scope) || writing {
                         emitted.insert(e.key.as_str());
+                        // A `# optional` mark in the secrets file counts only for a key
+                        // this command writes: otherwise a forged file could make a
+                        // required key optional through somebody's unrelated `set`.
                         example.items.push(Item::Entry(blank(
                             &e.key,
                             e.scope,
-                            e.optional || optional_before(&e.key),
+                            optional_before(&e.key) || (writing && e.optional),
                         )));
                     } else if before.is_none() {
                         left_out.push(e.key.clone());
@@ -616,9 +620,10 @@ impl fmt::Display for ParseError {
             ParseError::NotUtf8 { line } => {
                 write!(f, "line {line}: the text is not valid UTF-8")
             }
-            ParseError::UnknownMarker { line, name } => write!(
+            ParseError::UnknownMarker { line, .. } => write!(
                 f,
-                "line {line}: unknown section marker `# [{name}]`; sections are `# [runtime]` and `# [deploy]`"
+                "line {line}: unknown section marker; sections are `# [runtime]` and `# [deploy]` \
+                 (the word in brackets is not repeated here: it could be a commented-out value)"
             ),
             ParseError::DuplicateKey { key, first, second } => write!(
                 f,
@@ -757,6 +762,60 @@ fn check_expansion(text: &str, spans: &[&Span]) -> Result<(), ParseError> {
     Ok(())
 }
 
+/// The keys of `doc` (outside `names`) whose value depends on a variable in `names`:
+/// computed by expanding the document a second time with every such variable — its
+/// definition in the document and its value in the environment — replaced by a
+/// different stand-in, and comparing. This follows dotenvy itself, so no reading of
+/// reference syntax can be fooled. `exec` uses it to keep deploy values out of runtime
+/// variables. It changes this process's environment for the duration of the call, so
+/// call it only while the process has a single thread.
+pub fn keys_depending_on(doc: &Document, names: &std::collections::HashSet<String>) -> Vec<String> {
+    let stand_in = |i: usize| format!("envshim-stand-in-{i}-{}", std::process::id());
+    let mut text = Zeroizing::new(String::new());
+    for (i, item) in doc.items.iter().enumerate() {
+        let piece = match item {
+            Item::Entry(e) if names.contains(&e.key) => format!("{}={}\n", e.key, stand_in(i)),
+            Item::Entry(e) => e.raw.to_string(),
+            Item::Text(t) | Item::Marker { raw: t, .. } => t.clone(),
+        };
+        super::wiped::push_str(&mut text, &piece);
+        if !text.ends_with('\n') {
+            super::wiped::push_str(&mut text, "\n");
+        }
+    }
+    let saved: Vec<(String, Option<std::ffi::OsString>)> = names
+        .iter()
+        .map(|n| (n.clone(), std::env::var_os(n)))
+        .collect();
+    for (i, (name, _)) in saved.iter().enumerate() {
+        std::env::set_var(name, stand_in(usize::MAX - i));
+    }
+    let again = values_of(&text);
+    for (name, value) in &saved {
+        match value {
+            Some(v) => std::env::set_var(name, v),
+            None => std::env::remove_var(name),
+        }
+    }
+    let entries: Vec<&Entry> = doc.entries().collect();
+    match again {
+        Ok(values) if values.len() == entries.len() => entries
+            .iter()
+            .zip(values.iter())
+            .filter(|(e, (k, v))| {
+                !names.contains(&e.key) && (e.key != *k || e.value.as_str() != v.as_str())
+            })
+            .map(|(e, _)| e.key.clone())
+            .collect(),
+        // The stand-ins changed how the text reads: treat every key as dependent.
+        _ => entries
+            .iter()
+            .filter(|e| !names.contains(&e.key))
+            .map(|e| e.key.clone())
+            .collect(),
+    }
+}
+
 /// Runs `dotenvy` over the text. Its error text quotes the offending line, so it is
 /// dropped here; [`locate_value_error`] finds the line number instead.
 fn values_of(text: &str) -> Result<Vec<(String, Zeroizing<String>)>, ()> {
@@ -801,21 +860,28 @@ enum Quote {
 }
 
 /// Walks one physical line of a value, updating `quote`. `escaped` carries a backslash
-/// that ended the previous line.
+/// that ended the previous line. Follows the state machine dotenvy 0.15 uses to find
+/// where a definition ends (`eval_end_state` in its `iter.rs`) exactly: `#` starts a
+/// comment only right after one unquoted whitespace character (a second whitespace
+/// character, or a `#` after any other, is part of the value), so the line boundaries
+/// and comments found here are the ones dotenvy evaluates.
 fn walk_value_line(line: &str, quote: &mut Quote, escaped: &mut bool) -> ValueEnd {
-    let mut prev_space = false;
+    // dotenvy's `WhiteSpace` state: the previous character was an unquoted whitespace
+    // character that followed a non-whitespace one.
+    let mut after_space = false;
     for (i, c) in line.char_indices() {
         if *escaped {
             *escaped = false;
-            prev_space = false;
+            after_space = false;
             continue;
         }
+        let space = c.is_whitespace() && c != '\n' && c != '\r';
         match (*quote, c) {
             (_, '\\') => *escaped = true,
             (Quote::None, '"') => *quote = Quote::Double,
             (Quote::None, '\'') => *quote = Quote::Single,
             (Quote::Double, '"') | (Quote::Single, '\'') => *quote = Quote::None,
-            (Quote::None, '#') if prev_space => {
+            (Quote::None, '#') if after_space => {
                 let comment = &line[i + 1..];
                 return ValueEnd::Line {
                     end: i,
@@ -825,7 +891,7 @@ fn walk_value_line(line: &str, quote: &mut Quote, escaped: &mut bool) -> ValueEn
             }
             _ => {}
         }
-        prev_space = *quote == Quote::None && c.is_whitespace() && c != '\n' && c != '\r';
+        after_space = *quote == Quote::None && space && !after_space && c != '\\';
     }
     // A backslash that escaped the newline itself continues the value, as in dotenvy.
     if *quote != Quote::None || *escaped {
@@ -1167,6 +1233,28 @@ mod tests {
         // The same references dotenvy expands: here, only the earlier definitions.
         let doc = parse("RONE=1\nRTWO=$RONE.${RONE}$R_ONE\n").unwrap();
         assert_eq!(doc.get("RTWO").unwrap().value.as_str(), "1.1_ONE");
+    }
+
+    #[test]
+    fn dependence_on_deploy_values_is_found_by_expanding_again() {
+        let doc = parse(
+            "A=1\nB=${DEPLOY_X}\nHOP=${DEPLOY_X}\nC=x\u{a0}\u{a0}#${HOP}\nE='${DEPLOY_X}'\n\
+             G=$DEPLOY_X\n\
+             F=${ENVSHIM_TEST_ONLY_IN_ENV}\n# [deploy]\nDEPLOY_X=secret\n",
+        )
+        .unwrap();
+        let names: std::collections::HashSet<String> = [
+            "DEPLOY_X".to_string(),
+            "ENVSHIM_TEST_ONLY_IN_ENV".to_string(),
+        ]
+        .into();
+        assert_eq!(
+            keys_depending_on(&doc, &names),
+            vec!["B", "HOP", "C", "F"],
+            "single quotes do not expand, and dotenvy reads `$DEPLOY_X` as `$DEPLOY` then \
+             `_X`; everything else that reaches DEPLOY_X depends on it"
+        );
+        assert!(std::env::var_os("ENVSHIM_TEST_ONLY_IN_ENV").is_none());
     }
 
     #[test]

@@ -356,6 +356,8 @@ pub struct Update {
     declared_now: std::collections::HashSet<String>,
     /// `doctor --fix`: declare every key except loader variables.
     declare_reviewed: bool,
+    /// The document was replaced by `edit`.
+    edited: bool,
     _lock: store::Lock,
 }
 
@@ -379,6 +381,7 @@ impl Update {
             removed: Vec::new(),
             declared_now: std::collections::HashSet::new(),
             declare_reviewed: false,
+            edited: false,
             _lock: lock,
         })
     }
@@ -428,20 +431,37 @@ impl Update {
             .map(|e| e.key.as_str())
     }
 
-    /// Replaces the whole document (for `edit`). The keys whose definition or section
-    /// the edit changed, or that it added, may be declared in the example; keys it left
-    /// as they were keep their standing.
+    /// Replaces the whole document (for `edit`). The keys whose value or section the
+    /// edit changed, or that it added, may be declared in the example (never a loader
+    /// variable: see [`Update::written_deliberately`]); keys it left as they were keep
+    /// their standing, even if the editor rewrote their spacing or line endings.
     pub fn replace(&mut self, doc: Document) {
+        let before: std::collections::HashMap<&str, (&dotenv::Scope, &str)> = self
+            .doc
+            .entries()
+            .map(|e| (e.key.as_str(), (&e.scope, e.value.as_str())))
+            .collect();
+        let mut edited = Vec::new();
         for entry in doc.entries() {
-            let same = self
-                .doc
-                .get(&entry.key)
-                .is_some_and(|old| old.scope == entry.scope && old.raw == entry.raw);
+            let same = before
+                .get(entry.key.as_str())
+                .is_some_and(|(scope, value)| {
+                    **scope == entry.scope && *value == entry.value.as_str()
+                });
             if !same {
-                self.declared_now.insert(entry.key.clone());
+                edited.push(entry.key.clone());
             }
         }
+        self.declared_now.extend(edited);
         self.doc = doc;
+        self.edited = true;
+    }
+
+    /// Whether a loader variable (LD_PRELOAD, PATH, …) was written in a way that
+    /// declares it: by `set`, `import` or `mv` naming it, not as one of many lines of an
+    /// `edit` (where a forged line passes unnoticed).
+    fn written_deliberately(&self, key: &str) -> bool {
+        !self.edited && self.declared_now.contains(key)
     }
 
     /// Lets the example declare `key` in its current section (`mv`).
@@ -483,11 +503,13 @@ impl Update {
             }
         }
         let removed: Vec<&str> = self.removed.iter().map(String::as_str).collect();
-        let declare_reviewed = self.declare_reviewed;
+        // Without an example file yet, nothing was reviewed: declare what `doctor --fix`
+        // would (every key but loader variables).
+        let declare_reviewed = self.declare_reviewed || self.example.is_none();
         let declared_now = &self.declared_now;
         let (example, left_out) = reread.example(self.example.as_ref(), &removed, &|key| {
-            declared_now.contains(key)
-                || (declare_reviewed && !crate::exec::is_loader_variable(key))
+            (declared_now.contains(key) || declare_reviewed)
+                && (!crate::exec::is_loader_variable(key) || self.written_deliberately(key))
         });
         if !left_out.is_empty() {
             eprintln!(
