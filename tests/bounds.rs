@@ -98,6 +98,16 @@ fn a_hundred_thousand_keys_take_linear_work() {
     within(&p, &["exec", "--", "true"], Duration::from_secs(20)).ok();
     let r = within(&p, &["get", "KEY_99999"], Duration::from_secs(20)).ok();
     assert_eq!(r.stdout, "value-99999\n");
+    // A write rebuilds the example: by key, not by scanning it once per key (96 s).
+    within(
+        &p,
+        &["set", "NEW_KEY", "--deploy", "--value", "v"],
+        Duration::from_secs(30),
+    )
+    .ok();
+    assert!(p
+        .read(".env.secrets.example")
+        .ends_with("KEY_99999=\nNEW_KEY=\n"));
     // A duplicate at the very end is still found, naming both lines.
     text.push_str("KEY_5=again\n");
     p.secrets(&text);

@@ -138,10 +138,21 @@ fn check_references(
     source: &str,
     file: &str,
 ) -> anyhow::Result<Vec<String>> {
-    let position = |key: &str| doc.entries().position(|e| e.key == key);
+    // By key, once: linear look-ups per definition made a large import quadratic.
+    let index: std::collections::HashMap<&str, (usize, &dotenv::Entry)> = doc
+        .entries()
+        .enumerate()
+        .map(|(i, e)| (e.key.as_str(), (i, e)))
+        .collect();
+    let mut first_in_source: std::collections::HashMap<&str, usize> =
+        std::collections::HashMap::new();
+    for (i, definition) in imported.iter().enumerate() {
+        first_in_source.entry(definition.key.as_str()).or_insert(i);
+    }
+    let position = |key: &str| index.get(key).map(|(i, _)| *i);
     let mut warnings = Vec::new();
     for (i, definition) in imported.iter().enumerate() {
-        let Some(entry) = doc.get(&definition.key) else {
+        let Some(&(_, entry)) = index.get(definition.key.as_str()) else {
             continue;
         };
         let here = position(&definition.key);
@@ -151,8 +162,8 @@ fn check_references(
             if target.is_empty() || seen.contains(&target) {
                 continue;
             }
-            let earlier_in_source = imported[..i].iter().any(|d| d.key == target);
-            let target_entry = doc.get(&target);
+            let earlier_in_source = first_in_source.get(target.as_str()).is_some_and(|&f| f < i);
+            let target_entry = index.get(target.as_str()).map(|(_, e)| *e);
             let earlier_here = position(&target) < here && target_entry.is_some();
             let key = &definition.key;
             if earlier_here

@@ -309,11 +309,14 @@ impl Document {
         removed: &[&str],
         may_declare: &dyn Fn(&str) -> bool,
     ) -> (String, Vec<String>) {
-        let optional_before = |key: &str| {
-            previous
-                .and_then(|p| p.get(key))
-                .is_some_and(|e| e.optional)
-        };
+        // By key, once: a linear look-up per entry made a write to a 100,000-key file
+        // take minutes.
+        let declared: std::collections::HashMap<&str, &Entry> = previous
+            .iter()
+            .flat_map(|p| p.entries())
+            .map(|e| (e.key.as_str(), e))
+            .collect();
+        let optional_before = |key: &str| declared.get(key).is_some_and(|e| e.optional);
         let blank = |key: &str, scope: Scope, optional: bool| Entry {
             key: key.to_string(),
             scope,
@@ -347,7 +350,7 @@ impl Document {
                     raw: raw.clone(),
                 }),
                 Item::Entry(e) => {
-                    let before = previous.and_then(|p| p.get(&e.key)).map(|p| p.scope);
+                    let before = declared.get(e.key.as_str()).map(|p| p.scope);
                     let writing = may_declare(&e.key);
                     if before == Some(e.scope) || writing {
                         emitted.insert(e.key.as_str());
