@@ -185,8 +185,9 @@ pub struct Plan {
     pub unreviewed: Vec<String>,
     /// Undeclared [`LOADER_VARIABLES`] this run would set; `exec` refuses to run.
     pub refused: Vec<String>,
-    /// Runtime variables whose definition refers to a deploy variable, with that
-    /// variable: their value would carry a deploy value into a runtime process.
+    /// Runtime variables whose value would carry a deploy value into a runtime process,
+    /// each with the deploy variable its definition refers to (empty when only the
+    /// check on values found it).
     pub deploy_references: Vec<(String, String)>,
     /// Identity variables handed on deliberately (`--pass-identity`).
     pub pass: Vec<(&'static str, OsString)>,
@@ -203,7 +204,9 @@ pub enum Undeclared {
 }
 
 /// Works out what to set and remove. `inherited` answers whether the parent
-/// environment has a variable.
+/// environment has a variable. For a runtime run of a file with references, it expands
+/// the file a second time with stand-ins in this process's environment (see
+/// [`crate::secrets::dotenv::keys_depending_on`]): call it while there is one thread.
 ///
 /// The example file is the reviewed statement of which keys the secrets file holds and
 /// in which scope (DESIGN §1): anyone with the public recipients can write a valid
@@ -326,6 +329,18 @@ pub fn plan(
             if !provided && !inherited(key) {
                 plan.missing.push(entry.key.clone());
             }
+        }
+    }
+    // Behind the check on references, one on values: expand the file again with every
+    // deploy variable replaced, and see which runtime value changes. Only a file with a
+    // `$` can expand anything.
+    if scope == ScopeChoice::Runtime
+        && plan.deploy_references.is_empty()
+        && secrets.entries().any(|e| e.raw.contains('$'))
+    {
+        let dependent = crate::secrets::dotenv::keys_depending_on(secrets, &deploy);
+        if let Some((key, _)) = plan.set.iter().find(|(k, _)| dependent.contains(k)) {
+            plan.deploy_references.push((key.clone(), String::new()));
         }
     }
     plan

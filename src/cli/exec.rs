@@ -9,7 +9,6 @@ use super::{suggest, Global};
 use crate::exec::{self, ScopeChoice};
 use crate::exit::Exit;
 use crate::prompt;
-use crate::secrets::dotenv::Scope;
 use crate::secrets::{self, SecretsPaths};
 
 /// Arguments of `exec`.
@@ -63,25 +62,6 @@ pub fn run(global: &Global, args: ExecArgs) -> anyhow::Result<Exit> {
         },
         inherited,
     );
-    let expands = document.entries().any(|e| e.raw.contains('$'));
-    if args.scope == ScopeChoice::Runtime && plan.deploy_references.is_empty() && expands {
-        // Behind the check on references, one on values: expand the file again with
-        // every deploy variable replaced, and see which runtime value changes.
-        let deploy: std::collections::HashSet<String> = document
-            .in_scope(Scope::Deploy)
-            .map(|e| e.key.clone())
-            .chain(
-                example
-                    .iter()
-                    .flat_map(|e| e.in_scope(Scope::Deploy))
-                    .map(|e| e.key.clone()),
-            )
-            .collect();
-        let dependent = secrets::dotenv::keys_depending_on(&document, &deploy);
-        if let Some((key, _)) = plan.set.iter().find(|(k, _)| dependent.contains(k)) {
-            plan.deploy_references.push((key.clone(), String::new()));
-        }
-    }
     // Names only (never values), for "the file has DATABSE_URL" next to a missing name.
     let names: Vec<String> = document.entries().map(|e| e.key.clone()).collect();
     drop(document);

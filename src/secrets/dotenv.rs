@@ -772,12 +772,14 @@ fn check_expansion(text: &str, spans: &[&Span]) -> Result<(), ParseError> {
 /// reference syntax can be fooled. `exec` uses it to keep deploy values out of runtime
 /// variables. It changes this process's environment for the duration of the call, so
 /// call it only while the process has a single thread.
-pub fn keys_depending_on(doc: &Document, names: &std::collections::HashSet<String>) -> Vec<String> {
+pub fn keys_depending_on(doc: &Document, names: &std::collections::HashSet<&str>) -> Vec<String> {
     let stand_in = |i: usize| format!("envshim-stand-in-{i}-{}", std::process::id());
     let mut text = Zeroizing::new(String::new());
     for (i, item) in doc.items.iter().enumerate() {
         let piece = match item {
-            Item::Entry(e) if names.contains(&e.key) => format!("{}={}\n", e.key, stand_in(i)),
+            Item::Entry(e) if names.contains(e.key.as_str()) => {
+                format!("{}={}\n", e.key, stand_in(i))
+            }
             Item::Entry(e) => e.raw.to_string(),
             Item::Text(t) | Item::Marker { raw: t, .. } => t.clone(),
         };
@@ -788,7 +790,7 @@ pub fn keys_depending_on(doc: &Document, names: &std::collections::HashSet<Strin
     }
     let saved: Vec<(String, Option<std::ffi::OsString>)> = names
         .iter()
-        .map(|n| (n.clone(), std::env::var_os(n)))
+        .map(|n| (n.to_string(), std::env::var_os(n)))
         .collect();
     for (i, (name, _)) in saved.iter().enumerate() {
         std::env::set_var(name, stand_in(usize::MAX - i));
@@ -806,14 +808,14 @@ pub fn keys_depending_on(doc: &Document, names: &std::collections::HashSet<Strin
             .iter()
             .zip(values.iter())
             .filter(|(e, (k, v))| {
-                !names.contains(&e.key) && (e.key != *k || e.value.as_str() != v.as_str())
+                !names.contains(e.key.as_str()) && (e.key != *k || e.value.as_str() != v.as_str())
             })
             .map(|(e, _)| e.key.clone())
             .collect(),
         // The stand-ins changed how the text reads: treat every key as dependent.
         _ => entries
             .iter()
-            .filter(|e| !names.contains(&e.key))
+            .filter(|e| !names.contains(e.key.as_str()))
             .map(|e| e.key.clone())
             .collect(),
     }
@@ -1246,11 +1248,8 @@ mod tests {
              F=${ENVSHIM_TEST_ONLY_IN_ENV}\n# [deploy]\nDEPLOY_X=secret\n",
         )
         .unwrap();
-        let names: std::collections::HashSet<String> = [
-            "DEPLOY_X".to_string(),
-            "ENVSHIM_TEST_ONLY_IN_ENV".to_string(),
-        ]
-        .into();
+        let names: std::collections::HashSet<&str> =
+            ["DEPLOY_X", "ENVSHIM_TEST_ONLY_IN_ENV"].into();
         assert_eq!(
             keys_depending_on(&doc, &names),
             vec!["B", "HOP", "C", "F"],
