@@ -70,8 +70,7 @@ pub fn is_stdout_closed(err: &anyhow::Error) -> bool {
         cause.is::<crate::output::StdoutClosed>()
             || cause
                 .downcast_ref::<std::io::Error>()
-                .and_then(|e| e.get_ref())
-                .is_some_and(|inner| inner.is::<crate::output::StdoutClosed>())
+                .is_some_and(crate::output::is_closed)
     })
 }
 

@@ -17,6 +17,12 @@ impl std::fmt::Display for StdoutClosed {
 
 impl std::error::Error for StdoutClosed {}
 
+/// True when `err` is a write to a closed standard output (from [`stdout`]).
+pub fn is_closed(err: &io::Error) -> bool {
+    err.get_ref()
+        .is_some_and(|inner| inner.is::<StdoutClosed>())
+}
+
 /// Standard output (locked), with a closed pipe reported as [`StdoutClosed`].
 pub struct Stdout(io::StdoutLock<'static>);
 

@@ -32,10 +32,7 @@ impl Report {
             return Ok(());
         }
         match crate::output::write_line(line) {
-            Err(e)
-                if e.get_ref()
-                    .is_some_and(|i| i.is::<crate::output::StdoutClosed>()) =>
-            {
+            Err(e) if crate::output::is_closed(&e) => {
                 self.closed = true;
                 Ok(())
             }

@@ -37,7 +37,7 @@ impl RecipientKey {
     /// kinds are accepted, in plain words, and never repeats the text (which could be a
     /// private key pasted by mistake).
     pub fn parse(text: &str) -> anyhow::Result<Self> {
-        if text.trim().chars().any(|c| c.is_control() && c != '\t') {
+        if super::hidden_text(text.trim()).is_some() {
             bail!("a recipient is one line of text: one public key, optionally `# label`");
         }
         let (key, label) = split_label(text.trim());
