@@ -125,16 +125,21 @@ fn parent_of<'a>(root: &'a clap::Command, sub: &clap::Command) -> &'a clap::Comm
 /// Names like ENVSHIM_AGE_KEY and paths must not be split across lines.
 const NO_HYPHENATION: &[u8] = b".nh\n";
 
-/// `envshim.1`. With `subpages`, the subcommands are references to their own pages;
-/// without (one page on stdout), they are described here and nothing refers elsewhere.
-fn main_page(root: &clap::Command, subpages: bool, out: &mut dyn Write) -> io::Result<()> {
-    let man = clap_mangen::Man::new(root.clone());
+/// The sections every page starts with: title, name, synopsis, description, options.
+fn page_head(man: &clap_mangen::Man, out: &mut dyn Write) -> io::Result<()> {
     man.render_title(out)?;
     out.write_all(NO_HYPHENATION)?;
     man.render_name_section(out)?;
     man.render_synopsis_section(out)?;
     man.render_description_section(out)?;
-    man.render_options_section(out)?;
+    man.render_options_section(out)
+}
+
+/// `envshim.1`. With `subpages`, the subcommands are references to their own pages;
+/// without (one page on stdout), they are described here and nothing refers elsewhere.
+fn main_page(root: &clap::Command, subpages: bool, out: &mut dyn Write) -> io::Result<()> {
+    let man = clap_mangen::Man::new(root.clone());
+    page_head(&man, out)?;
     let mut roff = Roff::new();
     roff.control("SH", ["COMMANDS"]);
     for sub in root.get_subcommands().filter(|s| !s.is_hide_set()) {
@@ -176,12 +181,7 @@ fn main_page(root: &clap::Command, subpages: bool, out: &mut dyn Write) -> io::R
 fn sub_page(cmd: &clap::Command, parent: &clap::Command, out: &mut dyn Write) -> io::Result<()> {
     let man =
         clap_mangen::Man::new(cmd.clone()).source(format!("envshim {}", env!("CARGO_PKG_VERSION")));
-    man.render_title(out)?;
-    out.write_all(NO_HYPHENATION)?;
-    man.render_name_section(out)?;
-    man.render_synopsis_section(out)?;
-    man.render_description_section(out)?;
-    man.render_options_section(out)?;
+    page_head(&man, out)?;
     let children: Vec<&clap::Command> =
         cmd.get_subcommands().filter(|s| !s.is_hide_set()).collect();
     let mut roff = Roff::new();
