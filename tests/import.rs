@@ -16,8 +16,9 @@ type Values = BTreeMap<String, Option<String>>;
 /// Variables a corpus file refers to, set the same way for the library and for `exec`.
 const EXTERNAL: &[(&str, &str)] = &[("X_EXTERNAL", "from the environment")];
 
-/// Runs a library's reader, failing with how to get it when it is not installed.
-fn library(mut cmd: Command, what: &str) -> String {
+/// Gives `cmd` the environment the corpus expects: EXTERNAL set, the corpus's own
+/// names (and the one it must never see) unset.
+fn corpus_environment(cmd: &mut Command) {
     for (k, v) in EXTERNAL {
         cmd.env(k, v);
     }
@@ -26,6 +27,11 @@ fn library(mut cmd: Command, what: &str) -> String {
             cmd.env_remove(k);
         }
     }
+}
+
+/// Runs a library's reader, failing with how to get it when it is not installed.
+fn library(mut cmd: Command, what: &str) -> String {
+    corpus_environment(&mut cmd);
     let out = cmd
         .stdin(Stdio::null())
         .output()
@@ -94,14 +100,7 @@ fn docker_compose(path: &Path) -> Values {
 /// The environment a command started by `envshim exec` sees, keys starting with `T_`.
 fn exec_environment(p: &Project) -> BTreeMap<String, String> {
     let mut cmd = p.envshim();
-    for (k, v) in EXTERNAL {
-        cmd.env(k, v);
-    }
-    for (k, _) in std::env::vars() {
-        if k.starts_with("T_") || k == "X_NEVER_SET" {
-            cmd.env_remove(k);
-        }
-    }
+    corpus_environment(&mut cmd);
     let out = cmd
         .args(["exec", "--", "python3", "-c"])
         .arg("import json, os; print(json.dumps(dict(os.environ)))")
