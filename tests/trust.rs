@@ -384,6 +384,23 @@ fn a_nul_in_a_value_is_refused_naming_the_key() {
         .stderr_has(&["OTHER", "NUL"]);
 }
 
+/// Runs `envshim COMMAND` (words split by the shell) into a pipe whose reader has
+/// closed it (`exec 1>&-` would give EBADF; a pipe whose reader is gone gives EPIPE);
+/// returns envshim's stderr followed by `status=N`, its exit status.
+fn with_closed_stdout(p: &Project, command: &str) -> String {
+    let script = format!(
+        "\"$0\" {command} | (exec 0<&-; sleep 0.2); echo \"status=${{PIPESTATUS[0]}}\" >&2"
+    );
+    let out = std::process::Command::new("bash")
+        .args(["-c", &script, BIN])
+        .current_dir(&p.root)
+        .env("HOME", &p.home)
+        .env_remove("ENVSHIM_AGE_KEY")
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 #[test]
 fn a_closed_stdout_is_a_quiet_exit() {
     let p = Project::initialized();
@@ -402,18 +419,7 @@ fn a_closed_stdout_is_a_quiet_exit() {
         "keygen -o -",
         "scan --format json .",
     ] {
-        // `exec 1>&-` would give EBADF; a pipe whose reader is gone gives EPIPE.
-        let script = format!(
-            "set -o pipefail 2>/dev/null; \"$0\" {command} | (exec 0<&-; true); echo \"status=$?\" >&2"
-        );
-        let out = std::process::Command::new("bash")
-            .args(["-c", &script, BIN])
-            .current_dir(&p.root)
-            .env("HOME", &p.home)
-            .env_remove("ENVSHIM_AGE_KEY")
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stderr = with_closed_stdout(&p, command);
         assert!(
             !stderr.contains("internal error") && !stderr.contains("Broken pipe"),
             "{command}: {stderr}"
@@ -622,14 +628,7 @@ fn a_closed_stdout_keeps_the_scan_status_and_a_dead_git_is_an_error() {
     let p = Project::new();
     let token = concat!("ghp_", "1234567890abcdefghij1234567890abcdef");
     p.write("config.txt", format!("token = {token}\n"));
-    let script = "\"$0\" scan --format json . | (exec 0<&-; sleep 0.2); echo \"status=${PIPESTATUS[0]}\" >&2";
-    let out = std::process::Command::new("bash")
-        .args(["-c", script, BIN])
-        .current_dir(&p.root)
-        .env("HOME", &p.home)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = with_closed_stdout(&p, "scan --format json .");
     assert!(stderr.contains("status=1"), "{stderr}");
     // A git whose cat-file dies: the staged scan must not pass quietly.
     p.write("staged.txt", "hello\n");
@@ -747,17 +746,7 @@ fn edits_and_a_missing_example_do_not_declare_forged_keys_or_marks() {
 #[test]
 fn doctor_keeps_its_status_when_its_reader_stops_early() {
     let p = Project::new();
-    let out = std::process::Command::new("bash")
-        .args([
-            "-c",
-            "\"$0\" doctor | (exec 0<&-; sleep 0.2); echo \"status=${PIPESTATUS[0]}\" >&2",
-            BIN,
-        ])
-        .current_dir(&p.root)
-        .env("HOME", &p.home)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = with_closed_stdout(&p, "doctor");
     assert!(stderr.contains("status=1"), "{stderr}");
     // An unknown section marker is named by its line, not by its (maybe secret) word.
     let q = Project::initialized();
