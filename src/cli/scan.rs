@@ -12,8 +12,9 @@ use crate::report::{self, Format};
 use crate::scan::allow::{Baseline, PathAllowlist};
 use crate::scan::config::Config;
 use crate::scan::engine::{KnownValues, Matcher};
+use crate::scan::fingerprint::{self, Salt};
 use crate::scan::rules::RuleSet;
-use crate::scan::{is_binary, known, Outcome, Scan, Stats};
+use crate::scan::{covers_whole_base, is_binary, known, sanitize, scan_base, Outcome, Scan, Stats};
 use crate::secrets::{self, identity, SecretsPaths};
 use std::sync::atomic::Ordering;
 
@@ -31,12 +32,18 @@ pub struct ScanArgs {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 
-    /// Suppress findings whose fingerprints this baseline lists.
+    /// Suppress findings whose fingerprints this baseline lists [default:
+    /// .envshim-baseline.json at the repository root, when it exists]
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
 
-    /// Write every current finding into the baseline (default .envshim-baseline.json)
-    /// and exit 0.
+    /// Read no baseline: report every finding.
+    #[arg(long, conflicts_with_all = ["baseline", "update_baseline"])]
+    pub no_baseline: bool,
+
+    /// Add every current finding to the baseline and exit 0. A scan of part of the
+    /// repository (--staged, --range, --history, some paths) only adds entries; a scan
+    /// of the whole working tree also drops entries that no longer match.
     #[arg(long)]
     pub update_baseline: bool,
 
@@ -70,8 +77,9 @@ pub struct ScanArgs {
 }
 
 /// Loads the decrypted values for `known-secret`, if the secrets file and an identity
-/// are there. Failing that is not an error: the rules still run.
-fn known_values(global: &Global) -> Option<KnownValues> {
+/// are there. Failing that is not an error: the rules still run, and `notes` says why
+/// (printed with the summary, so that a clean `--staged` stays silent).
+fn known_values(global: &Global, notes: &mut Vec<String>) -> Option<KnownValues> {
     let paths = SecretsPaths::discover(global.file.as_deref()).ok()?;
     if !paths.secrets.exists() {
         return None;
@@ -80,8 +88,9 @@ fn known_values(global: &Global) -> Option<KnownValues> {
     let ids = match identity::find(&global.identity, recipients.as_deref()) {
         Ok(Some(ids)) => ids,
         _ => {
-            global.info(
-                "envshim: note: no identity, so the secrets' own values are not searched for",
+            notes.push(
+                "envshim: note: no identity, so the secrets' own values are not searched for"
+                    .to_string(),
             );
             return None;
         }
@@ -89,7 +98,7 @@ fn known_values(global: &Global) -> Option<KnownValues> {
     match secrets::load(&paths, &ids) {
         Ok(doc) => known::from_document(&doc).ok().flatten(),
         Err(e) => {
-            global.info(format_args!(
+            notes.push(format!(
                 "envshim: note: the secrets' own values are not searched for: {e:#}"
             ));
             None
@@ -97,19 +106,56 @@ fn known_values(global: &Global) -> Option<KnownValues> {
     }
 }
 
-/// A spinner counting files, on a terminal only: a long scan should show it is alive.
-fn progress(global: &Global) -> Option<indicatif::ProgressBar> {
+/// Progress (files, bytes, rate) on a terminal only: a long scan should show it is
+/// alive. Not for `--staged`, which is quick and, when clean, silent.
+fn progress(global: &Global, staged: bool) -> Option<crate::scan::Progress> {
     use std::io::IsTerminal;
-    if global.quiet || !std::io::stderr().is_terminal() {
+    if global.quiet || staged || !std::io::stderr().is_terminal() {
         return None;
     }
-    let bar = indicatif::ProgressBar::new_spinner();
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} scanning: {pos} files, {elapsed}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-    );
-    bar.enable_steady_tick(std::time::Duration::from_millis(120));
-    Some(bar)
+    Some(crate::scan::Progress::start())
+}
+
+/// Where the default baseline lives: the repository root (outside git, the scanned
+/// directory).
+fn baseline_home(args: &ScanArgs, roots: &[PathBuf]) -> Option<PathBuf> {
+    if args.staged || args.range.is_some() || args.history {
+        git::toplevel(&std::env::current_dir().ok()?).ok()
+    } else {
+        roots.first().map(|root| scan_base(root))
+    }
+}
+
+/// The baseline to read: `--baseline FILE` (which must exist), else the default file
+/// when it exists, else none. Returns it with the path an update writes to.
+fn load_baseline(
+    args: &ScanArgs,
+    roots: &[PathBuf],
+) -> anyhow::Result<(Option<Baseline>, Option<PathBuf>)> {
+    if let Some(path) = &args.baseline {
+        let exists = std::fs::symlink_metadata(path).is_ok();
+        // An update may create the file; a plain scan must not take a typo for "none".
+        if args.update_baseline && !exists {
+            return Ok((None, Some(path.clone())));
+        }
+        return Ok((Some(Baseline::read(path)?), Some(path.clone())));
+    }
+    if args.no_baseline {
+        return Ok((None, None));
+    }
+    let Some(path) = baseline_home(args, roots).map(|home| home.join(DEFAULT_BASELINE)) else {
+        return Ok((None, Some(PathBuf::from(DEFAULT_BASELINE))));
+    };
+    if std::fs::symlink_metadata(&path).is_ok() {
+        Ok((Some(Baseline::read(&path)?), Some(path)))
+    } else {
+        Ok((None, Some(path)))
+    }
+}
+
+/// Path text for a message: relative to the current directory when below it.
+fn shown(path: &std::path::Path) -> String {
+    sanitize(&crate::scan::display_path(path))
 }
 
 /// Runs `scan`.
@@ -128,14 +174,12 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Exit> {
             bail!("{} does not exist", root.display());
         }
     }
-    let baseline = match &args.baseline {
-        Some(path) if !args.update_baseline => Some(Baseline::read(path)?),
-        _ => None,
-    };
+    let (baseline, baseline_path) = load_baseline(&args, &roots)?;
+    let mut notes = Vec::new();
     let known = if args.no_known {
         None
     } else {
-        known_values(global)
+        known_values(global, &mut notes)
     };
     let scan = Scan {
         matcher: Matcher {
@@ -146,7 +190,7 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Exit> {
         max_file_size: config.max_file_size(),
         allow: &allow_paths,
         threads: args.threads,
-        progress: progress(global),
+        progress: progress(global, args.staged),
     };
     let mut outcome = if args.staged {
         if !args.paths.is_empty() {
@@ -167,29 +211,60 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Exit> {
     };
     drop(known);
 
+    let whole = !args.staged && args.range.is_none() && !args.history && covers_whole_base(&roots);
     if args.update_baseline {
-        let path = args
-            .baseline
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_BASELINE));
-        Baseline::from_findings(&outcome.findings).write(&path)?;
-        global.info(format_args!(
-            "wrote {} fingerprint{} to {}",
-            outcome.findings.len(),
-            if outcome.findings.len() == 1 { "" } else { "s" },
-            path.display()
-        ));
+        let Some(path) = baseline_path else {
+            bail!("--update-baseline needs a baseline file to write");
+        };
+        // The old salt keeps old entries comparable; a first baseline gets a fresh one.
+        let salt = match baseline.as_ref().and_then(|b| b.salt.clone()) {
+            Some(salt) => salt,
+            None => Salt::random()?,
+        };
+        fingerprint::assign(&mut outcome.findings, &salt, args.threads);
+        let (updated, counts) =
+            Baseline::updated(baseline.as_ref(), &outcome.findings, salt, whole);
+        updated.write(&path)?;
+        let mut line = format!(
+            "envshim: wrote {} fingerprint{} to {} ({} new, {} dropped",
+            counts.written,
+            if counts.written == 1 { "" } else { "s" },
+            shown(&path),
+            counts.new,
+            counts.dropped,
+        );
+        if !whole {
+            line.push_str("; a partial scan only adds");
+        }
+        line.push(')');
+        if counts.unsalted > 0 {
+            line.push_str(&format!(
+                "; {} old entr{} kept unconverted until an update from a scan of the whole repository",
+                counts.unsalted,
+                if counts.unsalted == 1 { "y" } else { "ies" }
+            ));
+        }
+        global.info(line);
         return Ok(Exit::Success);
     }
+    fingerprint::assign(
+        &mut outcome.findings,
+        &Baseline::salt_or_default(baseline.as_ref()),
+        args.threads,
+    );
     if let Some(baseline) = &baseline {
-        let accepted = baseline.fingerprints();
         let before = outcome.findings.len();
-        outcome
-            .findings
-            .retain(|f| !accepted.contains(f.fingerprint.as_str()));
+        outcome.findings.retain(|f| !baseline.accepts(f));
         outcome.summary.suppressed += (before - outcome.findings.len()) as u64;
     }
-    report_outcome(global, args.format, &outcome)?;
+    // A clean `--staged` (the pre-commit hook) prints nothing at all.
+    let silent = args.staged && outcome.findings.is_empty() && outcome.errors == 0;
+    if !silent {
+        for note in &notes {
+            global.info(note);
+        }
+    }
+    report_outcome(global, args.format, &outcome, args.staged, silent)?;
     Ok(if outcome.findings.is_empty() {
         Exit::Success
     } else {
@@ -293,11 +368,18 @@ fn commits(scan: &Scan, revisions: &[&str], threads: usize) -> anyhow::Result<Ou
     Ok(scan.outcome(findings, &stats, started))
 }
 
-/// Prints findings to stdout and the summary to stderr.
-pub fn report_outcome(global: &Global, format: Format, outcome: &Outcome) -> anyhow::Result<()> {
+/// Prints findings to stdout and, unless `silent`, the summary to stderr. `staged` picks
+/// the advice (a blocked commit's way out is `git commit --no-verify`).
+pub fn report_outcome(
+    global: &Global,
+    format: Format,
+    outcome: &Outcome,
+    staged: bool,
+    silent: bool,
+) -> anyhow::Result<()> {
     let mut stdout = crate::output::stdout();
     let written: anyhow::Result<()> = (|| {
-        report::reporter(format, global.color).write(outcome, &mut stdout)?;
+        report::reporter(format, global.color, staged).write(outcome, &mut stdout)?;
         stdout.flush()?;
         Ok(())
     })();
@@ -330,6 +412,8 @@ pub fn report_outcome(global: &Global, format: Format, outcome: &Outcome) -> any
     if outcome.errors > 0 {
         line.push_str(&format!("; {} unreadable", outcome.errors));
     }
-    global.info(line);
+    if !silent {
+        global.info(line);
+    }
     Ok(())
 }

@@ -1,16 +1,24 @@
 //! GitHub Actions workflow annotations (`::error file=…,line=…,col=…,title=…::…`).
+//!
+//! The runner reads its log line by line: a line that starts with `::` (after spaces) is
+//! a command, and so is one holding `##[` anywhere. Each annotation is one line whose
+//! every piece of repository text is first made visible ([`sanitize`]: no control
+//! characters, so no line breaks; `##[` defused) and then escaped per the workflow-command
+//! rules (`%`, CR, LF; in properties also `:` and `,`), so that a path, rule id or
+//! description can neither start a command nor end this one early.
 
 use std::io::{self, Write};
 
 use super::Report;
-use crate::scan::Outcome;
+use crate::scan::{sanitize, Outcome};
 
 /// The GitHub annotations format.
 pub struct Github;
 
-/// Escapes a message (data) per the workflow-command rules.
+/// Escapes a message (data) per the workflow-command rules, after [`sanitize`].
 fn escape_data(text: &str) -> String {
-    text.replace('%', "%25")
+    sanitize(text)
+        .replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
@@ -31,7 +39,7 @@ impl Report for Github {
             writeln!(
                 out,
                 "::error file={},line={},col={},title={}::{}",
-                escape_property(&f.path),
+                escape_property(f.repo_path()),
                 f.line,
                 f.column,
                 escape_property(&format!("envshim: {}", f.rule)),

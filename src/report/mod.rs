@@ -28,10 +28,10 @@ pub enum Format {
     Github,
 }
 
-/// The reporter for a format.
-pub fn reporter(format: Format, color: bool) -> Box<dyn Report> {
+/// The reporter for a format; `staged` (the pre-commit hook) changes the text advice.
+pub fn reporter(format: Format, color: bool, staged: bool) -> Box<dyn Report> {
     match format {
-        Format::Text => Box::new(text::Text { color }),
+        Format::Text => Box::new(text::Text { color, staged }),
         Format::Json => Box::new(json::Json),
         Format::Sarif => Box::new(sarif::Sarif),
         Format::Github => Box::new(github::Github),

@@ -45,11 +45,11 @@ impl Report for Sarif {
                     "message": {"text": format!("{}: {}{commit}", f.description, f.redacted)},
                     "locations": [{
                         "physicalLocation": {
-                            "artifactLocation": {"uri": uri(&f.path)},
+                            "artifactLocation": {"uri": uri(f.repo_path())},
                             "region": {"startLine": f.line, "startColumn": f.column}
                         }
                     }],
-                    "partialFingerprints": {"envshim/v1": f.fingerprint}
+                    "partialFingerprints": {"envshim/v2": f.fingerprint}
                 });
                 if let Some(commit) = &f.commit {
                     result["properties"] = json!({"commit": commit});

@@ -1,4 +1,7 @@
-//! Text output: one block per finding, coloured on a terminal, and what to do.
+//! Text output: one block per finding, coloured on a terminal, and what to do (said
+//! once: the pre-commit hook adds nothing to it). Every piece of repository text —
+//! paths, rule ids and descriptions from `envshim.toml`, the shown part of a secret —
+//! goes through [`sanitize`].
 
 use std::io::{self, Write};
 
@@ -9,6 +12,8 @@ use crate::scan::{sanitize, Outcome};
 pub struct Text {
     /// Use ANSI colours.
     pub color: bool,
+    /// The scan of a commit's staged changes: advice for a blocked commit.
+    pub staged: bool,
 }
 
 impl Report for Text {
@@ -22,7 +27,10 @@ impl Report for Text {
             let commit = f
                 .commit
                 .as_deref()
-                .map(|c| format!(" {dim}(commit {}){reset}", &c[..c.len().min(12)]))
+                .map(|c| {
+                    let short: String = c.chars().take(12).collect();
+                    format!(" {dim}(commit {}){reset}", sanitize(&short))
+                })
                 .unwrap_or_default();
             writeln!(
                 out,
@@ -30,18 +38,26 @@ impl Report for Text {
                 sanitize(&f.path),
                 f.line,
                 f.column,
-                f.rule,
-                f.description,
-                f.redacted
+                sanitize(&f.rule),
+                sanitize(&f.description),
+                sanitize(&f.redacted)
             )?;
         }
         if !outcome.findings.is_empty() {
+            let (accept, last) = if self.staged {
+                (
+                    "envshim scan --staged --update-baseline",
+                    "\nto commit anyway, deliberately: `git commit --no-verify`.",
+                )
+            } else {
+                ("envshim scan --update-baseline", "")
+            };
             writeln!(
                 out,
                 "\nWhat to do: remove each secret and rotate it (it may already be copied);\n\
                  keep it in envshim instead (`envshim set NAME`, then `envshim exec -- CMD`);\n\
                  if it is not a secret, add `envshim:allow` to its line or the line before;\n\
-                 to accept the current findings, `envshim scan --update-baseline`."
+                 to accept these findings, `{accept}` (then commit .envshim-baseline.json).{last}"
             )?;
         }
         Ok(())

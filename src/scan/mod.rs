@@ -3,7 +3,10 @@
 pub mod allow;
 pub mod config;
 pub mod engine;
+mod escape;
+pub mod fingerprint;
 pub mod known;
+mod progress;
 pub mod rules;
 
 use std::path::{Path, PathBuf};
@@ -12,9 +15,9 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use engine::Matcher;
+pub use progress::Progress;
 
 /// One reported secret. It never holds the secret itself: only a redaction, its length
 /// and a fingerprint.
@@ -24,7 +27,9 @@ pub struct Finding {
     pub rule: String,
     /// What the rule finds.
     pub description: String,
-    /// Path as given or relative to the scan root, '/'-separated.
+    /// Path for people: relative to the current directory in working-tree mode, to the
+    /// repository root in the git modes; '/'-separated. (Fingerprints use
+    /// [`Finding::repo_path`].)
     pub path: String,
     /// 1-based line.
     pub line: usize,
@@ -34,12 +39,17 @@ pub struct Finding {
     pub commit: Option<String>,
     /// At most the first four characters and the length.
     pub redacted: String,
-    /// Stable identity for baselines: rule, path and secret, hashed.
+    /// Stable identity for baselines: rule, repository-relative path and secret, through
+    /// a salted slow hash ([`fingerprint`]); filled in by [`fingerprint::assign`].
     pub fingerprint: String,
+    /// What the fingerprint is made from (memory only, never printed).
+    #[serde(skip)]
+    pub input: fingerprint::FingerprintInput,
 }
 
 impl Finding {
-    /// Builds a finding; the secret is used only to redact and fingerprint.
+    /// Builds a finding for `path` (repository-relative); the secret is used only to
+    /// redact and to derive the fingerprint's input.
     pub fn new(
         rule: &str,
         description: &str,
@@ -56,8 +66,15 @@ impl Finding {
             column,
             commit: None,
             redacted: redact(secret),
-            fingerprint: fingerprint(rule, path, secret),
+            fingerprint: String::new(),
+            input: fingerprint::FingerprintInput::new(rule, path, secret),
         }
+    }
+
+    /// The path relative to the repository root (outside git, to the scanned root): what
+    /// baselines, SARIF and CI annotations use, wherever the scan ran from.
+    pub fn repo_path(&self) -> &str {
+        &self.input.path
     }
 }
 
@@ -74,20 +91,6 @@ pub fn redact(secret: &str) -> String {
     };
     let prefix: String = secret.chars().take(shown).collect();
     format!("{prefix}…({len} chars)")
-}
-
-/// A fingerprint that survives moved lines, rebases and squashes: it depends on the rule,
-/// the path and the secret, never on line numbers or commits.
-pub fn fingerprint(rule: &str, path: &str, secret: &str) -> String {
-    let mut hash = Sha256::new();
-    hash.update(b"envshim-fingerprint-v1\0");
-    hash.update(rule.as_bytes());
-    hash.update([0]);
-    hash.update(path.as_bytes());
-    hash.update([0]);
-    hash.update(secret.as_bytes());
-    let digest = hash.finalize();
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Counters shared by the scanning threads.
@@ -144,8 +147,8 @@ pub struct Scan<'a> {
     pub allow: &'a allow::PathAllowlist,
     /// Threads for the walk (0: automatic).
     pub threads: usize,
-    /// A progress spinner (only on a terminal).
-    pub progress: Option<indicatif::ProgressBar>,
+    /// Progress: files, bytes and rate (only on a terminal).
+    pub progress: Option<Progress>,
 }
 
 /// Files whose first 8 KiB contain a NUL byte are binary.
@@ -159,8 +162,69 @@ pub fn display_path(path: &Path) -> String {
         .ok()
         .and_then(|cwd| path.strip_prefix(&cwd).ok().map(Path::to_path_buf))
         .unwrap_or_else(|| path.to_path_buf());
-    let text = shown.to_string_lossy().replace('\\', "/");
+    slash_path(&shown)
+}
+
+/// '/'-separated text of a relative path.
+fn slash_path(path: &Path) -> String {
+    let text = path.to_string_lossy().replace('\\', "/");
     text.strip_prefix("./").map(str::to_string).unwrap_or(text)
+}
+
+/// The directory fingerprint paths start from for `root`: the top of the git repository
+/// that holds it, or outside git the root itself (the directory of a file root).
+pub fn scan_base(root: &Path) -> PathBuf {
+    let abs = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    let dir = if abs.is_dir() {
+        abs.clone()
+    } else {
+        abs.parent().map_or_else(|| abs.clone(), Path::to_path_buf)
+    };
+    match crate::git::toplevel(&dir) {
+        Ok(top) => top.canonicalize().unwrap_or(top),
+        Err(_) => dir,
+    }
+}
+
+/// A scan root with the path, relative to its [`scan_base`], that its files' fingerprint
+/// paths start with.
+struct Root<'p> {
+    given: &'p Path,
+    prefix: PathBuf,
+}
+
+impl Root<'_> {
+    fn of(given: &Path) -> Root<'_> {
+        let prefix = given
+            .canonicalize()
+            .ok()
+            .and_then(|abs| {
+                abs.strip_prefix(scan_base(given))
+                    .ok()
+                    .map(Path::to_path_buf)
+            })
+            .unwrap_or_else(|| PathBuf::from(display_path(given)));
+        Root { given, prefix }
+    }
+
+    /// The repository-relative path of `path`, a file found under this root.
+    fn key(&self, path: &Path) -> Option<String> {
+        let rest = path.strip_prefix(self.given).ok()?;
+        Some(if rest.as_os_str().is_empty() {
+            slash_path(&self.prefix)
+        } else {
+            slash_path(&self.prefix.join(rest))
+        })
+    }
+}
+
+/// True when a working-tree scan of `roots` covers the whole of their base (the
+/// repository, or outside git the scanned directory): then a baseline update may drop
+/// entries that no longer match.
+pub fn covers_whole_base(roots: &[PathBuf]) -> bool {
+    roots
+        .iter()
+        .any(|root| Root::of(root).prefix.as_os_str().is_empty())
 }
 
 impl Scan<'_> {
@@ -200,6 +264,7 @@ impl Scan<'_> {
         let Some((first, rest)) = roots.split_first() else {
             return self.outcome(Vec::new(), &stats, started);
         };
+        let keyed: Vec<Root> = roots.iter().map(|r| Root::of(r)).collect();
         let mut builder = ignore::WalkBuilder::new(first);
         for root in rest {
             builder.add(root);
@@ -213,15 +278,21 @@ impl Scan<'_> {
         builder.build_parallel().run(|| {
             let stats = &stats;
             let found = &found;
+            let keyed = &keyed;
             Box::new(move |entry| {
                 match entry {
                     Ok(entry) => {
                         if entry.file_type().is_some_and(|t| t.is_file()) {
                             let mut local = Vec::new();
-                            self.scan_file(entry.path(), stats, &mut local);
-                            if let Some(progress) = &self.progress {
-                                progress.inc(1);
-                            }
+                            let path = entry.path();
+                            // The most specific root: the one that names the file longest.
+                            let key = keyed
+                                .iter()
+                                .filter(|r| path.starts_with(r.given))
+                                .max_by_key(|r| r.given.as_os_str().len())
+                                .and_then(|r| r.key(path))
+                                .unwrap_or_else(|| display_path(path));
+                            self.scan_file(path, &key, stats, &mut local);
                             if !local.is_empty() {
                                 found
                                     .lock()
@@ -239,13 +310,15 @@ impl Scan<'_> {
             })
         });
         if let Some(progress) = &self.progress {
-            progress.finish_and_clear();
+            progress.finish();
         }
         let findings = found.into_inner().unwrap_or_else(|p| p.into_inner());
         self.outcome(findings, &stats, started)
     }
 
-    fn scan_file(&self, path: &Path, stats: &Stats, out: &mut Vec<Finding>) {
+    /// Scans the file at `path`; `key` is its repository-relative path, which rules,
+    /// allowlists and fingerprints see. Findings show the path for people.
+    fn scan_file(&self, path: &Path, key: &str, stats: &Stats, out: &mut Vec<Finding>) {
         let shown = display_path(path);
         let size = match std::fs::metadata(path) {
             Ok(m) => m.len(),
@@ -267,11 +340,18 @@ impl Scan<'_> {
                 return;
             }
         };
+        if let Some(progress) = &self.progress {
+            progress.file(bytes.len() as u64);
+        }
         if is_binary(&bytes) {
             stats.skipped_binary.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        self.scan_buffer(&shown, &bytes, true, stats, out);
+        let first = out.len();
+        self.scan_buffer(key, &bytes, true, stats, out);
+        for finding in &mut out[first..] {
+            finding.path.clone_from(&shown);
+        }
     }
 
     /// Sorts findings and totals the counters.
@@ -295,19 +375,7 @@ impl Scan<'_> {
     }
 }
 
-/// Replaces control characters (terminal escapes in file names or contents) before
-/// printing text that came from the scanned files.
-pub fn sanitize(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() && c != '\t' {
-                '�'
-            } else {
-                c
-            }
-        })
-        .collect()
-}
+pub use escape::sanitize;
 
 #[cfg(test)]
 mod tests {
@@ -319,21 +387,5 @@ mod tests {
         assert_eq!(redact(token), "ghp_…(40 chars)");
         assert_eq!(redact("hunter22"), "hu…(8 chars)");
         assert_eq!(redact("short"), "…(5 chars)");
-    }
-
-    #[test]
-    fn fingerprints_depend_on_rule_path_and_secret_only() {
-        let a = fingerprint("r", "p", "s");
-        assert_eq!(a, fingerprint("r", "p", "s"));
-        assert_ne!(a, fingerprint("q", "p", "s"));
-        assert_ne!(a, fingerprint("r", "q", "s"));
-        assert_ne!(a, fingerprint("r", "p", "t"));
-        // The three parts are kept apart: moving text from one to the next changes it.
-        assert_ne!(a, fingerprint("rp", "", "s"));
-        assert_ne!(a, fingerprint("r", "ps", ""));
-        assert_eq!(a.len(), 32);
-        assert!(a
-            .bytes()
-            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
     }
 }
