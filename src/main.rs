@@ -16,7 +16,11 @@ fn main() -> ExitCode {
             envshim::exit::Exit::Success.into()
         }
         Ok(Err(err)) => {
-            eprintln!("envshim: {err:#}");
+            // Errors may quote repository text (a rule id, a path): each line is shown
+            // with its control characters escaped, and none can act as a CI command.
+            let text = format!("{err:#}");
+            let lines: Vec<String> = text.split('\n').map(envshim::scan::sanitize).collect();
+            eprintln!("envshim: {}", lines.join("\n"));
             envshim::exit::code_of(&err).into()
         }
         Err(_) => envshim::exit::Exit::BadInput.into(),

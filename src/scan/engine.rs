@@ -19,6 +19,8 @@ pub const ALLOW_MARK: &[u8] = b"envshim:allow";
 pub struct KnownValues {
     /// For each pattern, the variable it comes from.
     pub names: Vec<String>,
+    /// For each pattern, how it encodes the value.
+    pub forms: Vec<super::known::Form>,
     /// Case-sensitive automaton over the values and their encodings.
     pub automaton: AhoCorasick,
 }
@@ -190,13 +192,22 @@ impl Matcher<'_> {
         };
         for m in known.automaton.find_iter(bytes) {
             let name = &known.names[m.pattern().as_usize()];
+            let form = known.forms[m.pattern().as_usize()];
+            let matched = &bytes[m.start()..m.end()];
+            // The secret is the decoded value: redaction limits count its characters.
+            let secret = form
+                .decode(matched)
+                .unwrap_or_else(|| String::from_utf8_lossy(matched).into_owned());
             hits.push(Hit {
                 rule: "known-secret".to_string(),
-                description: format!("The value of {name} from the encrypted secrets file"),
+                description: format!(
+                    "The value of {name} from the encrypted secrets file{}",
+                    form.label()
+                ),
                 start: m.start(),
                 end: m.end(),
                 priority: 3,
-                secret: String::from_utf8_lossy(&bytes[m.start()..m.end()]).into_owned(),
+                secret,
             });
         }
     }
