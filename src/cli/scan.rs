@@ -209,6 +209,9 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Exit> {
     } else {
         scan.walk(&roots)
     };
+    if let Some(progress) = &scan.progress {
+        progress.finish();
+    }
     drop(known);
 
     let whole = !args.staged && args.range.is_none() && !args.history && covers_whole_base(&roots);
@@ -261,7 +264,7 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Exit> {
     let silent = args.staged && outcome.findings.is_empty() && outcome.errors == 0;
     if !silent {
         for note in &notes {
-            global.info(note);
+            global.info(sanitize(note));
         }
     }
     report_outcome(global, args.format, &outcome, args.staged, silent)?;

@@ -253,6 +253,11 @@ impl Scan<'_> {
         }
         stats.files.fetch_add(1, Ordering::Relaxed);
         stats.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        // Counted like the summary: files (in --range and --history, file versions)
+        // scanned, and their bytes.
+        if let Some(progress) = &self.progress {
+            progress.file(bytes.len() as u64);
+        }
     }
 
     /// Walks `roots` in parallel (respecting .gitignore, .ignore and .envshimignore,
@@ -340,9 +345,6 @@ impl Scan<'_> {
                 return;
             }
         };
-        if let Some(progress) = &self.progress {
-            progress.file(bytes.len() as u64);
-        }
         if is_binary(&bytes) {
             stats.skipped_binary.fetch_add(1, Ordering::Relaxed);
             return;
