@@ -705,3 +705,48 @@ fn gitignore_applies_inside_git_only_and_envshimignore_everywhere() {
     assert_eq!(found(&p.root), ["kept.py"]);
     assert_eq!(found(&plain), ["gitignored.py", "kept.py"]);
 }
+
+/// Item 10: even an update from the whole working tree keeps what that run could not
+/// see — `known-secret` entries when the values are not searched (`--no-known`, or no
+/// identity), entries of files it could not read — and the repository's default
+/// baseline must be a regular file (a link to `/dev/zero` is refused, not read forever).
+#[test]
+fn a_whole_update_keeps_what_it_could_not_see_and_the_default_baseline_is_a_file() {
+    let p = Project::initialized();
+    // envshim:allow: a made-up password
+    let password = "pw-Tr0ub4dor&3!x";
+    p.set("DB_PASSWORD", password, &[]).ok();
+    p.write("notes.txt", format!("db login uses {password}\n"));
+    p.write("app.py", format!("T = '{}'\n", token(7)));
+    p.run(["scan", "--update-baseline"])
+        .ok()
+        .stderr_has(&["wrote 2 fingerprints", "(2 new, 0 dropped)"]);
+    p.run(["scan", "--no-known", "--update-baseline"])
+        .ok()
+        .stderr_has(&["wrote 2 fingerprints", "(0 new, 0 dropped)"]);
+    let rules: Vec<String> = baseline(&p)["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["rule"].as_str().unwrap().to_string())
+        .collect();
+    assert!(rules.contains(&"known-secret".to_string()), "{rules:?}");
+    p.run(["scan"]).ok().stderr_has(&["2 suppressed"]);
+    if !is_root() {
+        // An unreadable file: its entry stays.
+        set_mode(&p.path("app.py"), 0o000);
+        p.run(["scan", "--update-baseline"])
+            .ok()
+            .stderr_has(&["(0 new, 0 dropped; a partial scan only adds)"]);
+        set_mode(&p.path("app.py"), 0o644);
+        assert_eq!(baseline_len(&p), 2);
+    }
+
+    std::fs::remove_file(p.path(".envshim-baseline.json")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", p.path(".envshim-baseline.json")).unwrap();
+    p.run(["scan", "--no-known"])
+        .code(2)
+        .clean_error()
+        .stderr_has(&["not a regular file", "--no-baseline"]);
+    p.run(["scan", "--no-known", "--no-baseline"]).code(1);
+}

@@ -146,10 +146,15 @@ fn load_baseline(
     let Some(path) = baseline_home(args, roots).map(|home| home.join(DEFAULT_BASELINE)) else {
         return Ok((None, Some(PathBuf::from(DEFAULT_BASELINE))));
     };
-    if std::fs::symlink_metadata(&path).is_ok() {
-        Ok((Some(Baseline::read(&path)?), Some(path)))
-    } else {
-        Ok((None, Some(path)))
+    match std::fs::symlink_metadata(&path) {
+        // The repository's own file: a link (to /dev/zero, a FIFO, a file outside) is
+        // refused rather than followed.
+        Ok(meta) if !meta.file_type().is_file() => bail!(
+            "{} is not a regular file; a baseline must be one (give another with --baseline, or none with --no-baseline)",
+            shown(&path)
+        ),
+        Ok(_) => Ok((Some(Baseline::read(&path)?), Some(path))),
+        Err(_) => Ok((None, Some(path))),
     }
 }
 
@@ -180,6 +185,12 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Exit> {
         None
     } else {
         known_values(global, &mut notes)
+    };
+    // Rules this run cannot report: their baseline entries are never dropped by it.
+    let unseen: Vec<&str> = if known.is_none() {
+        vec!["known-secret"]
+    } else {
+        Vec::new()
     };
     let scan = Scan {
         matcher: Matcher {
@@ -214,7 +225,13 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Exit> {
     }
     drop(known);
 
-    let whole = !args.staged && args.range.is_none() && !args.history && covers_whole_base(&roots);
+    // Only a complete look at the whole working tree may drop baseline entries: not a
+    // partial scan, and not one that could not read some files.
+    let whole = !args.staged
+        && args.range.is_none()
+        && !args.history
+        && outcome.errors == 0
+        && covers_whole_base(&roots);
     if args.update_baseline {
         let Some(path) = baseline_path else {
             bail!("--update-baseline needs a baseline file to write");
@@ -226,7 +243,7 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Exit> {
         };
         fingerprint::assign(&mut outcome.findings, &salt, args.threads);
         let (updated, counts) =
-            Baseline::updated(baseline.as_ref(), &outcome.findings, salt, whole);
+            Baseline::updated(baseline.as_ref(), &outcome.findings, salt, whole, &unseen);
         updated.write(&path)?;
         let mut line = format!(
             "envshim: wrote {} fingerprint{} to {} ({} new, {} dropped",

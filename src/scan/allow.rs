@@ -164,12 +164,15 @@ impl Baseline {
 
     /// The baseline an update writes: `findings` (fingerprinted with `salt`, the old
     /// baseline's or a fresh one) plus, unless `whole` (a scan of the whole repository's
-    /// working tree), every old entry, so that a partial scan never drops any.
+    /// working tree), every old entry, so that a partial scan never drops any. Even a
+    /// whole scan keeps the entries of rules in `unseen` (rules this run could not
+    /// report, such as `known-secret` without an identity).
     pub fn updated(
         old: Option<&Baseline>,
         findings: &[Finding],
         salt: Salt,
         whole: bool,
+        unseen: &[&str],
     ) -> (Baseline, BaselineUpdate) {
         let mut entries: Vec<BaselineEntry> = findings
             .iter()
@@ -197,9 +200,10 @@ impl Baseline {
                 None => (&[], &old.findings),
             };
             let matched_v1: HashSet<&str> = findings.iter().map(|f| f.input.v1()).collect();
+            let droppable = |entry: &BaselineEntry| whole && !unseen.contains(&entry.rule.as_str());
             for entry in salted {
                 if !entries.iter().any(|e| e.fingerprint == entry.fingerprint) {
-                    if whole {
+                    if droppable(entry) {
                         dropped += 1;
                     } else {
                         entries.push(entry.clone());
@@ -210,7 +214,7 @@ impl Baseline {
                 // Converted when its finding was scanned; otherwise kept (partial) or
                 // dropped (whole).
                 if !matched_v1.contains(entry.fingerprint.as_str()) {
-                    if whole {
+                    if droppable(entry) {
                         dropped += 1;
                     } else {
                         unsalted_v1.push(entry.clone());
