@@ -375,6 +375,18 @@ fn fingerprints_are_salted_per_repository_and_not_a_fast_hash() {
         r#"{"version": 3, "findings": []}"#,
     );
     a.run(["scan", "--no-known"]).code(2).clean_error();
+    // An entry that would match a finding whose fingerprint was never computed.
+    a.write(
+        ".envshim-baseline.json",
+        format!(
+            r#"{{"version": 2, "salt": "{}", "findings": [{{"fingerprint": "", "rule": "github-pat-classic", "path": "other.py"}}]}}"#,
+            "ab".repeat(16)
+        ),
+    );
+    a.run(["scan", "--no-known"])
+        .code(2)
+        .clean_error()
+        .stderr_has(&["not an envshim baseline"]);
 }
 
 /// Item 8: a format-1 baseline (unsalted) is still read; the next update writes format 2

@@ -241,7 +241,7 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Exit> {
             Some(salt) => salt,
             None => Salt::random()?,
         };
-        fingerprint::assign(&mut outcome.findings, &salt, args.threads);
+        fingerprint::assign(&mut outcome.findings, &salt, args.threads, |_| true);
         let (updated, counts) =
             Baseline::updated(baseline.as_ref(), &outcome.findings, salt, whole, &unseen);
         updated.write(&path)?;
@@ -267,10 +267,14 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Exit> {
         global.info(line);
         return Ok(Exit::Success);
     }
+    // The slow hash only where a fingerprint is shown (JSON, SARIF) or may match a
+    // baseline entry (same rule and path): the hook and the text report stay fast.
+    let shows_fingerprints = matches!(args.format, Format::Json | Format::Sarif);
     fingerprint::assign(
         &mut outcome.findings,
         &Baseline::salt_or_default(baseline.as_ref()),
         args.threads,
+        |f| shows_fingerprints || baseline.as_ref().is_some_and(|b| b.may_accept(f)),
     );
     if let Some(baseline) = &baseline {
         let before = outcome.findings.len();

@@ -106,6 +106,22 @@ impl Baseline {
                 e.column()
             )
         })?;
+        let well_formed = |e: &BaselineEntry| {
+            e.fingerprint.len() == 32
+                && e.fingerprint
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        };
+        if !file
+            .findings
+            .iter()
+            .chain(&file.unsalted_v1)
+            .all(well_formed)
+        {
+            bail!(
+                "{origin} is not an envshim baseline: a fingerprint is not 32 lowercase hex digits"
+            );
+        }
         match (file.version, file.salt) {
             (1, None) if file.unsalted_v1.is_empty() => Ok(Baseline {
                 salt: None,
@@ -153,13 +169,26 @@ impl Baseline {
             |entries: &[BaselineEntry]| entries.iter().any(|e| e.fingerprint == finding.input.v1());
         match self.salt {
             Some(_) => {
-                self.findings
-                    .iter()
-                    .any(|e| e.fingerprint == finding.fingerprint)
+                // An empty fingerprint was not computed (no entry names its rule and path).
+                (!finding.fingerprint.is_empty()
+                    && self
+                        .findings
+                        .iter()
+                        .any(|e| e.fingerprint == finding.fingerprint))
                     || unsalted(&self.unsalted_v1)
             }
             None => unsalted(&self.findings),
         }
+    }
+
+    /// False when no entry can accept `finding` whatever its fingerprint: salted entries
+    /// name their rule and path, so only findings with the same pair need the slow hash.
+    pub fn may_accept(&self, finding: &Finding) -> bool {
+        self.salt.is_some()
+            && self
+                .findings
+                .iter()
+                .any(|e| e.rule == finding.rule && e.path == finding.repo_path())
     }
 
     /// The baseline an update writes: `findings` (fingerprinted with `salt`, the old

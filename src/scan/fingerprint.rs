@@ -21,11 +21,14 @@ use sha2::{Digest, Sha256};
 
 use super::Finding;
 
-/// scrypt cost: N = 2^LOG_N, r = 8, p = 1 — 2 MiB of memory and 8 ms per fingerprint
-/// on one core of a loaded 2-core build machine (release build; 4 ms at LOG_N = 10,
-/// 16 ms at 12). A thousand distinct findings in a history scan cost a few seconds;
-/// each guess at a secret costs an attacker the same 2 MiB and milliseconds.
-const LOG_N: u8 = 11;
+/// scrypt cost: N = 2^LOG_N, r = 8, p = 1 — 1 MiB of memory and about 4 ms per
+/// fingerprint on one core of a loaded 2-core machine (release build; 8 ms at
+/// LOG_N = 11, 16 ms at 12). Each guess at a secret costs an attacker the same memory
+/// and time; a run pays it once per distinct (rule, path, secret) it shows or compares
+/// (JSON and SARIF output, findings a baseline entry names), so a history scan with a
+/// thousand distinct findings spends about two seconds on two cores, and the hook and
+/// the text report next to nothing.
+const LOG_N: u8 = 10;
 const R: u32 = 8;
 const P: u32 = 1;
 /// Bytes of output: 128 bits, printed as 32 hex digits.
@@ -142,10 +145,19 @@ fn slow(digest: &[u8; 32], salt: &Salt) -> String {
     }
 }
 
-/// Fills in the fingerprint of every finding, each distinct input computed once, on up
-/// to `threads` threads (0: one per core).
-pub fn assign(findings: &mut [Finding], salt: &Salt, threads: usize) {
-    let mut distinct: Vec<[u8; 32]> = findings.iter().map(|f| f.input.digest).collect();
+/// Fills in the fingerprint of every finding that is `wanted` (the others keep an empty
+/// one), each distinct input computed once, on up to `threads` threads (0: one per core).
+pub fn assign(
+    findings: &mut [Finding],
+    salt: &Salt,
+    threads: usize,
+    wanted: impl Fn(&Finding) -> bool,
+) {
+    let mut distinct: Vec<[u8; 32]> = findings
+        .iter()
+        .filter(|f| wanted(f))
+        .map(|f| f.input.digest)
+        .collect();
     distinct.sort_unstable();
     distinct.dedup();
     let workers = if threads == 0 {
@@ -170,7 +182,7 @@ pub fn assign(findings: &mut [Finding], salt: &Salt, threads: usize) {
         }
     });
     let done = done.into_inner().unwrap_or_else(|p| p.into_inner());
-    for finding in findings.iter_mut() {
+    for finding in findings.iter_mut().filter(|f| wanted(f)) {
         if let Some(fingerprint) = done.get(&finding.input.digest) {
             finding.fingerprint = fingerprint.clone();
         }
