@@ -245,11 +245,8 @@ fn encoded_known_values_are_redacted_on_the_decoded_secret() {
     let url = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     p.write("plain.txt", format!("pw {short}\n"));
     p.write("b64.yaml", format!("password: {}\n", b64.encode(short)));
-    p.write(
-        "url.txt",
-        format!("t={}\n", url.encode(format!("{short}?>"))),
-    );
-    p.write("url2.txt", format!("t={}\n", url.encode(long)));
+    p.write("url.txt", format!("t={}\n", url.encode(long)));
+    // envshim:allow: the same made-up password, percent-encoded
     p.write("pct.txt", "url = postgres://app:Tr0ub4dor%263x@db/app\n");
     p.write("long.yaml", format!("password: {}\n", b64.encode(long)));
     let r = p.run(["scan", "--format", "json"]).code(1);
@@ -280,7 +277,7 @@ fn encoded_known_values_are_redacted_on_the_decoded_secret() {
     expect("b64.yaml", "Tr…(12 chars)", "(base64-encoded)");
     expect("pct.txt", "Tr…(12 chars)", "(percent-encoded)");
     expect("long.yaml", "Corr…(23 chars)", "(base64-encoded)");
-    expect("url2.txt", "Corr…(23 chars)", "(URL-safe base64)");
+    expect("url.txt", "Corr…(23 chars)", "(URL-safe base64)");
     // The text report says the same.
     let r = p.run(["scan"]).code(1);
     assert!(!r.stdout.contains("VHIw"), "{}", r.stdout);

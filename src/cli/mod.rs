@@ -180,7 +180,7 @@ Examples:
   envshim scan src config --format json
   envshim scan --format sarif > envshim.sarif
   envshim scan --update-baseline             accept what is there now
-  envshim scan --baseline .envshim-baseline.json
+  envshim scan --no-baseline                 report findings the baseline accepts too
 
 Suppress a finding that is not a secret with `envshim:allow` on its line or the line
 before; allowlist paths and add rules in envshim.toml ([scan] section).")]
