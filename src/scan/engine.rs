@@ -194,7 +194,8 @@ impl Matcher<'_> {
             let name = &known.names[m.pattern().as_usize()];
             let form = known.forms[m.pattern().as_usize()];
             let matched = &bytes[m.start()..m.end()];
-            // The secret is the decoded value: redaction limits count its characters.
+            // The secret is the decoded value: redaction limits count its characters. (The
+            // match is the exact encoding of a value, so decoding does not fail.)
             let secret = form
                 .decode(matched)
                 .unwrap_or_else(|| String::from_utf8_lossy(matched).into_owned());

@@ -121,3 +121,28 @@ pub fn percent_encode(value: &str, safe: &[u8]) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_form_decodes_what_from_document_encodes() {
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+        let value = "p@ss wörd/+?&=~x"; // envshim:allow: made up
+        let encoded = [
+            value.to_string(),
+            STANDARD.encode(value),
+            URL_SAFE_NO_PAD.encode(value),
+            percent_encode(value, b"-._~"),
+        ];
+        for (text, form) in encoded.iter().zip(Form::ALL) {
+            assert_eq!(
+                form.decode(text.as_bytes()).as_deref(),
+                Some(value),
+                "{form:?}"
+            );
+        }
+        assert_eq!(Form::Percent.decode(b"%2"), None);
+    }
+}
