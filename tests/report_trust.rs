@@ -175,6 +175,15 @@ fn repository_text_is_shown_escaped_and_cannot_command_a_terminal_or_ci() {
     let r = p.run(["scan", "--no-known", "--format", "sarif"]).code(1);
     let sarif = json(&r);
     assert_eq!(sarif["runs"][0]["results"][0]["ruleId"], id);
+
+    // Errors that quote the configuration are escaped too.
+    p.write(
+        "envshim.toml",
+        format!("[scan]\ndisable = [{}]\n", toml_string(description)),
+    );
+    let r = p.run(["scan", "--no-known"]).code(2);
+    assert_inert("error", &r.stderr);
+    assert!(r.stderr.contains("\\e[2J"), "{r:?}");
 }
 
 /// Item 7: the same for `--staged`, where paths come from git, and for the pre-commit
