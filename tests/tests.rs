@@ -19,6 +19,7 @@ mod no_plaintext;
 mod properties;
 mod recipients;
 mod scan;
+mod scan_trust;
 mod trust;
 mod usability;
 mod util;

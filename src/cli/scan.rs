@@ -12,6 +12,7 @@ use crate::report::{self, Format};
 use crate::scan::allow::{Baseline, PathAllowlist};
 use crate::scan::config::Config;
 use crate::scan::engine::{KnownValues, Matcher};
+use crate::scan::policy::{self, RangeBase};
 use crate::scan::rules::RuleSet;
 use crate::scan::{is_binary, known, Outcome, Scan, Stats};
 use crate::secrets::{self, identity, SecretsPaths};
@@ -114,7 +115,20 @@ fn progress(global: &Global) -> Option<indicatif::ProgressBar> {
 
 /// Runs `scan`.
 pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Exit> {
-    let (config, _) = Config::load(args.config.as_deref())?;
+    // In --range the scanned change must not choose its own suppression: configuration
+    // and baseline come from the base commit unless given explicitly.
+    let range = match &args.range {
+        Some(range) => {
+            let root = git::toplevel(&std::env::current_dir()?)?;
+            let base = RangeBase::resolve(&root, range)?;
+            Some((root, base))
+        }
+        None => None,
+    };
+    let config = match (&args.config, &range) {
+        (None, Some((_, base))) => base.config()?,
+        (explicit, _) => Config::load(explicit.as_deref())?.0,
+    };
     let rules = RuleSet::load(config.scan.rule.clone(), &config.scan.disable)?;
     let allow_secrets = config.secret_allowlist()?;
     let allow_paths = PathAllowlist::new(&config.scan.allowlist.paths)?;
@@ -128,9 +142,11 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Exit> {
             bail!("{} does not exist", root.display());
         }
     }
-    let baseline = match &args.baseline {
-        Some(path) if !args.update_baseline => Some(Baseline::read(path)?),
-        _ => None,
+    let baseline = match (&args.baseline, &range) {
+        _ if args.update_baseline => None,
+        (Some(path), _) => Some(Baseline::read(path)?),
+        (None, Some((_, base))) => base.baseline()?,
+        (None, None) => None,
     };
     let known = if args.no_known {
         None
@@ -189,12 +205,38 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Exit> {
             .retain(|f| !accepted.contains(f.fingerprint.as_str()));
         outcome.summary.suppressed += (before - outcome.findings.len()) as u64;
     }
+    if let (Some((root, _)), Some(revisions)) = (&range, &args.range) {
+        // After the baseline: a widening change is never suppressed.
+        let watched = watched_paths(root, &[args.config.as_deref(), args.baseline.as_deref()]);
+        outcome
+            .findings
+            .extend(policy::widening(root, &[revisions.as_str()], &watched)?);
+        outcome.findings.sort_by(|a, b| {
+            (&a.path, a.line, a.column, &a.rule).cmp(&(&b.path, b.line, b.column, &b.rule))
+        });
+    }
     report_outcome(global, args.format, &outcome)?;
     Ok(if outcome.findings.is_empty() {
         Exit::Success
     } else {
         Exit::Problems
     })
+}
+
+/// Explicit `--config`/`--baseline` files inside the repository, repository-relative,
+/// so that a range that changes them is reported like one that changes the defaults.
+fn watched_paths(root: &std::path::Path, explicit: &[Option<&std::path::Path>]) -> Vec<String> {
+    explicit
+        .iter()
+        .flatten()
+        .filter_map(|path| {
+            let absolute = std::path::absolute(path).ok()?;
+            let parent = absolute.parent()?.canonicalize().ok()?;
+            let relative = parent.join(absolute.file_name()?);
+            let relative = relative.strip_prefix(root).ok()?;
+            Some(relative.to_string_lossy().replace('\\', "/"))
+        })
+        .collect()
 }
 
 /// Scans the staged content: blobs from the index, findings on added lines only.

@@ -21,11 +21,10 @@ impl PathAllowlist {
     /// Compiles globs; an invalid one is an error naming it.
     pub fn new(globs: &[String]) -> anyhow::Result<Self> {
         let mut builder = GlobSetBuilder::new();
-        for glob in globs {
-            builder.add(
-                Glob::new(glob)
-                    .map_err(|e| anyhow!("invalid allowlist path glob `{glob}`: {e}"))?,
-            );
+        for (n, glob) in globs.iter().enumerate() {
+            builder.add(Glob::new(glob).map_err(|_| {
+                anyhow!("entry {} of `allowlist.paths` is not a valid glob", n + 1)
+            })?);
         }
         Ok(PathAllowlist {
             set: builder.build().context("cannot build the path allowlist")?,
@@ -61,10 +60,29 @@ pub struct BaselineEntry {
 impl Baseline {
     /// Reads a baseline; a missing file is an error (a typo must not silently allow all).
     pub fn read(path: &Path) -> anyhow::Result<Baseline> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read the baseline {}", path.display()))?;
-        serde_json::from_str(&text)
-            .with_context(|| format!("{} is not an envshim baseline", path.display()))
+        let shown = super::sanitize(&path.display().to_string());
+        let bytes = std::fs::read(path)
+            .map_err(|e| anyhow!("cannot read the baseline {shown}: {}", e.kind()))?;
+        Baseline::parse(&bytes, &shown)
+    }
+
+    /// Parses baseline `bytes` that came from `origin` (a path, or `commit:path`). An
+    /// error names the line and column and the kind of problem, never the content
+    /// (serde_json's own messages quote values).
+    pub fn parse(bytes: &[u8], origin: &str) -> anyhow::Result<Baseline> {
+        serde_json::from_slice(bytes).map_err(|e| {
+            let kind = match e.classify() {
+                serde_json::error::Category::Io => "it cannot be read",
+                serde_json::error::Category::Syntax => "it is not valid JSON",
+                serde_json::error::Category::Data => "a field is missing or has the wrong type",
+                serde_json::error::Category::Eof => "it ends early",
+            };
+            anyhow!(
+                "{origin} is not an envshim baseline: line {}, column {}: {kind}",
+                e.line(),
+                e.column()
+            )
+        })
     }
 
     /// The set of accepted fingerprints.

@@ -4,8 +4,11 @@ pub mod allow;
 pub mod config;
 pub mod engine;
 pub mod known;
+pub mod policy;
 pub mod rules;
+pub mod tracked;
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -192,7 +195,9 @@ impl Scan<'_> {
     }
 
     /// Walks `roots` in parallel (respecting .gitignore, .ignore and .envshimignore,
-    /// scanning hidden files, skipping `.git/`) and scans every file.
+    /// scanning hidden files, skipping `.git/`) and scans every file; then, inside a git
+    /// repository, every file git tracks under the roots that an ignore rule hid from the
+    /// walk (a force-added `.env.production`).
     pub fn walk(&self, roots: &[PathBuf]) -> Outcome {
         let started = Instant::now();
         let stats = Stats::default();
@@ -200,6 +205,10 @@ impl Scan<'_> {
         let Some((first, rest)) = roots.split_first() else {
             return self.outcome(Vec::new(), &stats, started);
         };
+        let tracked = tracked::under(roots);
+        // Canonical paths of the files the walk saw, kept only when git tracks files here.
+        let seen = Mutex::new(HashSet::new());
+        let record = !tracked.files.is_empty();
         let mut builder = ignore::WalkBuilder::new(first);
         for root in rest {
             builder.add(root);
@@ -213,10 +222,17 @@ impl Scan<'_> {
         builder.build_parallel().run(|| {
             let stats = &stats;
             let found = &found;
+            let seen = &seen;
+            let tracked = &tracked;
             Box::new(move |entry| {
                 match entry {
                     Ok(entry) => {
                         if entry.file_type().is_some_and(|t| t.is_file()) {
+                            if record {
+                                if let Some(path) = tracked.canonical(entry.path()) {
+                                    seen.lock().unwrap_or_else(|p| p.into_inner()).insert(path);
+                                }
+                            }
                             let mut local = Vec::new();
                             self.scan_file(entry.path(), stats, &mut local);
                             if let Some(progress) = &self.progress {
@@ -232,17 +248,30 @@ impl Scan<'_> {
                     }
                     Err(err) => {
                         stats.errors.fetch_add(1, Ordering::Relaxed);
-                        eprintln!("envshim: warning: {}", sanitize(&err.to_string()));
+                        eprintln!("envshim: warning: {}", walk_error(&err));
                     }
                 }
                 ignore::WalkState::Continue
             })
         });
+        let seen = seen.into_inner().unwrap_or_else(|p| p.into_inner());
+        let mut found = found.into_inner().unwrap_or_else(|p| p.into_inner());
+        for (shown, canonical) in &tracked.files {
+            if seen.contains(canonical) {
+                continue;
+            }
+            // Only regular files, as in the walk (a tracked symlink is not followed).
+            if std::fs::symlink_metadata(canonical).is_ok_and(|m| m.file_type().is_file()) {
+                self.scan_file(shown, &stats, &mut found);
+                if let Some(progress) = &self.progress {
+                    progress.inc(1);
+                }
+            }
+        }
         if let Some(progress) = &self.progress {
             progress.finish_and_clear();
         }
-        let findings = found.into_inner().unwrap_or_else(|p| p.into_inner());
-        self.outcome(findings, &stats, started)
+        self.outcome(found, &stats, started)
     }
 
     fn scan_file(&self, path: &Path, stats: &Stats, out: &mut Vec<Finding>) {
@@ -292,6 +321,28 @@ impl Scan<'_> {
             errors: stats.errors.load(Ordering::Relaxed),
             skipped_large,
         }
+    }
+}
+
+/// A walk error without the text of what caused it: the `ignore` crate's messages quote
+/// ignore-file lines (a `.gitignore` that links to `/proc/self/environ` would print the
+/// environment), so only the path, the line number and the kind of problem are shown.
+pub fn walk_error(err: &ignore::Error) -> String {
+    match err {
+        ignore::Error::Partial(errors) => {
+            errors.iter().map(walk_error).collect::<Vec<_>>().join("; ")
+        }
+        ignore::Error::WithLineNumber { line, err } => format!("line {line}: {}", walk_error(err)),
+        ignore::Error::WithPath { path, err } => {
+            format!("{}: {}", sanitize(&display_path(path)), walk_error(err))
+        }
+        ignore::Error::WithDepth { err, .. } => walk_error(err),
+        ignore::Error::Loop { child, .. } => {
+            format!("{}: a symbolic link loop", sanitize(&display_path(child)))
+        }
+        ignore::Error::Io(e) => format!("cannot read: {}", e.kind()),
+        ignore::Error::Glob { .. } => "an ignore pattern is not valid (skipped)".to_string(),
+        _ => "an ignore rule cannot be used".to_string(),
     }
 }
 
