@@ -482,3 +482,59 @@ fn ignore_file_warnings_never_quote_the_file() {
         "{r:?}"
     );
 }
+
+/// Ignore files anywhere in the tree are watched, and only lines that hide a tracked
+/// file count (adding `node_modules/` is no finding); a configuration file is watched
+/// whatever its case (a case-insensitive file system reads `ENVSHIM.TOML`).
+#[test]
+fn widening_is_found_in_nested_ignore_files_and_any_case() {
+    let p = Project::new();
+    p.write("sub/app.py", "x = 1\n");
+    p.write("README.md", "hello\n");
+    let base = commit_all(&p, "base");
+    p.write(".gitignore", "node_modules/\n*.log\n");
+    let harmless = commit_all(&p, "ignore build output");
+    p.write("sub/.ignore", "*.py\n");
+    p.write(
+        "docs/ENVSHIM.TOML",
+        "[scan.allowlist]\npaths = [\"docs/**\"]\n",
+    );
+    let widen = commit_all(&p, "hide");
+
+    let (r, found) = findings(&p, &["--range", &format!("{base}..{harmless}")]);
+    r.ok();
+    assert!(found.is_empty(), "{found:?}");
+    let (r, found) = findings(&p, &["--range", &format!("{base}..HEAD")]);
+    r.code(1);
+    let files: Vec<(String, String)> = widened(&found)
+        .into_iter()
+        .map(|(path, commit, _)| (path, commit))
+        .collect();
+    assert_eq!(
+        files,
+        vec![
+            ("docs/ENVSHIM.TOML".into(), widen.clone()),
+            ("sub/.ignore".into(), widen),
+        ]
+    );
+}
+
+/// Scanning tracked files that an ignore rule hides never follows a symlink: a tracked
+/// directory replaced in the working tree by a link to a directory outside is not read
+/// (the walk does not follow links either). A guard for the tracked-files pass.
+#[test]
+fn tracked_files_behind_a_symlinked_directory_are_not_read() {
+    let p = Project::new();
+    p.write(".gitignore", "conf/\n");
+    p.write("conf/x.txt", "nothing\n");
+    git(&p, &["add", "-f", ".gitignore", "conf/x.txt"]).ok();
+    git(&p, &["commit", "-q", "--no-verify", "-m", "base"]).ok();
+    let outside = p.home.join("elsewhere");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("x.txt"), format!("T = '{}'\n", token())).unwrap();
+    std::fs::remove_dir_all(p.path("conf")).unwrap();
+    std::os::unix::fs::symlink(&outside, p.path("conf")).unwrap();
+    let (r, found) = findings(&p, &[]);
+    r.ok();
+    assert!(found.is_empty(), "{found:?}");
+}

@@ -260,8 +260,11 @@ impl Scan<'_> {
             if seen.contains(canonical) {
                 continue;
             }
-            // Only regular files, as in the walk (a tracked symlink is not followed).
-            if std::fs::symlink_metadata(canonical).is_ok_and(|m| m.file_type().is_file()) {
+            // Only regular files reached without a symlink, as in the walk (a tracked
+            // symlink, or a directory replaced by one, is not followed).
+            let regular =
+                std::fs::symlink_metadata(canonical).is_ok_and(|m| m.file_type().is_file());
+            if regular && canonical.canonicalize().is_ok_and(|c| &c == canonical) {
                 self.scan_file(shown, &stats, &mut found);
                 if let Some(progress) = &self.progress {
                     progress.inc(1);

@@ -154,10 +154,11 @@ enum Kind {
 }
 
 fn kind_of(path: &str, watched: &[String]) -> Option<Kind> {
-    let name = path.rsplit('/').next().unwrap_or(path);
+    // Case-insensitively: on a case-insensitive file system `ENVSHIM.TOML` is read.
+    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
     if name == CONFIG_NAME {
         Some(Kind::Config)
-    } else if IGNORE_NAMES.contains(&name) {
+    } else if IGNORE_NAMES.contains(&name.as_str()) {
         Some(Kind::Ignore)
     } else if name == BASELINE_NAME {
         Some(Kind::Baseline)
@@ -200,7 +201,7 @@ pub fn widening(
     let mut spec: Vec<String> = [CONFIG_NAME, BASELINE_NAME]
         .iter()
         .chain(IGNORE_NAMES)
-        .map(|name| format!(":(glob)**/{name}"))
+        .map(|name| format!(":(glob,icase)**/{name}"))
         .collect();
     spec.extend(watched.iter().map(|w| format!(":(literal){w}")));
     let mut child = Command::new("git")
