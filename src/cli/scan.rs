@@ -32,7 +32,8 @@ pub struct ScanArgs {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 
-    /// Suppress findings whose fingerprints this baseline lists.
+    /// Suppress findings whose fingerprints this baseline lists [with --range:
+    /// .envshim-baseline.json as the range's base commit has it].
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
 
@@ -41,7 +42,8 @@ pub struct ScanArgs {
     #[arg(long)]
     pub update_baseline: bool,
 
-    /// Scanner configuration [default: nearest envshim.toml up to the repository root]
+    /// Scanner configuration [default: nearest envshim.toml up to the repository root;
+    /// with --range, that file as the range's base commit has it]
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
@@ -54,6 +56,8 @@ pub struct ScanArgs {
     pub staged: bool,
 
     /// Scan the lines added by each commit in a range (A..B); findings name their commit.
+    /// Configuration and baseline come from A; a change in the range that widens what the
+    /// scan suppresses is itself a finding (suppression-widened).
     #[arg(long, value_name = "A..B", conflicts_with = "history")]
     pub range: Option<String>,
 

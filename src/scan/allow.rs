@@ -61,8 +61,12 @@ impl Baseline {
     /// Reads a baseline; a missing file is an error (a typo must not silently allow all).
     pub fn read(path: &Path) -> anyhow::Result<Baseline> {
         let shown = super::sanitize(&path.display().to_string());
-        let bytes = std::fs::read(path)
-            .map_err(|e| anyhow!("cannot read the baseline {shown}: {}", e.kind()))?;
+        let bytes = std::fs::read(path).map_err(|e| {
+            anyhow!(
+                "cannot read the baseline {shown}: {}",
+                super::config::io_reason(&e)
+            )
+        })?;
         Baseline::parse(&bytes, &shown)
     }
 

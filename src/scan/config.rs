@@ -250,9 +250,13 @@ fn shown(path: &Path) -> String {
     super::sanitize(&path.display().to_string())
 }
 
-/// An I/O error as its kind only (the OS message, never file content).
-fn io_reason(err: &std::io::Error) -> String {
-    err.kind().to_string()
+/// An I/O error as the OS states it, or its kind (never file content).
+pub fn io_reason(err: &std::io::Error) -> String {
+    if err.raw_os_error().is_some() {
+        err.to_string()
+    } else {
+        err.kind().to_string()
+    }
 }
 
 /// The kind of a regex error (the last line of its report, "error: unclosed group") and
@@ -294,6 +298,8 @@ fn describe(err: &toml::de::Error, text: &str) -> String {
         "a value has the wrong type"
     } else if message.starts_with("invalid value") {
         "a value is out of range"
+    } else if message.starts_with("invalid length") {
+        "a list has the wrong number of entries"
     } else if message.starts_with("unknown field") {
         "unknown key"
     } else if message.starts_with("missing field") {

@@ -374,7 +374,10 @@ fn lenient(bytes: Option<&[u8]>) -> (Config, BTreeMap<String, toml::Value>) {
 
 fn config_reasons(new: Option<&[u8]>, olds: &[Option<Vec<u8>>]) -> Vec<&'static str> {
     if let Some(bytes) = new {
-        if Config::parse(bytes, CONFIG_NAME).is_err() {
+        let valid = Config::parse(bytes, CONFIG_NAME).is_ok_and(|c| {
+            super::rules::RuleSet::load(c.scan.rule.clone(), &c.scan.disable).is_ok()
+        });
+        if !valid {
             return vec!["the configuration is no longer valid"];
         }
     }
