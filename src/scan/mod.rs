@@ -207,8 +207,8 @@ impl Scan<'_> {
         };
         let tracked = tracked::under(roots);
         // Canonical paths of the files the walk saw, kept only when git tracks files here.
-        let seen = Mutex::new(HashSet::new());
-        let record = !tracked.files.is_empty();
+        let seen = Mutex::new(HashSet::with_capacity(tracked.len()));
+        let record = !tracked.is_empty();
         let mut builder = ignore::WalkBuilder::new(first);
         for root in rest {
             builder.add(root);
@@ -229,8 +229,8 @@ impl Scan<'_> {
                     Ok(entry) => {
                         if entry.file_type().is_some_and(|t| t.is_file()) {
                             if record {
-                                if let Some(path) = tracked.canonical(entry.path()) {
-                                    seen.lock().unwrap_or_else(|p| p.into_inner()).insert(path);
+                                if let Some(key) = tracked.key(entry.path()) {
+                                    seen.lock().unwrap_or_else(|p| p.into_inner()).insert(key);
                                 }
                             }
                             let mut local = Vec::new();
@@ -256,16 +256,13 @@ impl Scan<'_> {
         });
         let seen = seen.into_inner().unwrap_or_else(|p| p.into_inner());
         let mut found = found.into_inner().unwrap_or_else(|p| p.into_inner());
-        for (shown, canonical) in &tracked.files {
-            if seen.contains(canonical) {
-                continue;
-            }
+        for (shown, canonical) in tracked.unseen(&seen) {
             // Only regular files reached without a symlink, as in the walk (a tracked
             // symlink, or a directory replaced by one, is not followed).
             let regular =
-                std::fs::symlink_metadata(canonical).is_ok_and(|m| m.file_type().is_file());
-            if regular && canonical.canonicalize().is_ok_and(|c| &c == canonical) {
-                self.scan_file(shown, &stats, &mut found);
+                std::fs::symlink_metadata(&canonical).is_ok_and(|m| m.file_type().is_file());
+            if regular && canonical.canonicalize().is_ok_and(|c| c == canonical) {
+                self.scan_file(&shown, &stats, &mut found);
                 if let Some(progress) = &self.progress {
                     progress.inc(1);
                 }
