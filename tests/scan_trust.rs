@@ -538,3 +538,42 @@ fn tracked_files_behind_a_symlinked_directory_are_not_read() {
     r.ok();
     assert!(found.is_empty(), "{found:?}");
 }
+
+/// A nested envshim.toml replaces the one above it for scans from its directory: adding
+/// one that drops the root's custom rule and size limit is a widening; adding a copy of
+/// the root's is not.
+#[test]
+fn a_nested_configuration_is_compared_with_the_one_it_replaces() {
+    let p = Project::new();
+    let root_config = "[scan]\nmax_file_size = 1048576\n\n[[scan.rule]]\nid = \"internal-key\"\ndescription = \"Internal key\"\nkeywords = [\"ik_\"]\nregex = '''ik_[a-z0-9]{20}'''\n";
+    p.write("envshim.toml", root_config);
+    p.write("src/app.py", "x = 1\n");
+    let base = commit_all(&p, "base");
+    p.write("src/envshim.toml", root_config);
+    let copy = commit_all(&p, "copy");
+    p.write("src/envshim.toml", "[scan]\n");
+    let replace = commit_all(&p, "replace");
+
+    let (r, found) = findings(&p, &["--range", &format!("{base}..{copy}")]);
+    r.ok();
+    assert!(found.is_empty(), "{found:?}");
+    let (r, found) = findings(&p, &["--range", &format!("{base}..HEAD")]);
+    r.code(1);
+    let widened = widened(&found);
+    assert_eq!(widened.len(), 1, "{found:?}");
+    assert_eq!(
+        (widened[0].0.as_str(), widened[0].1.as_str()),
+        ("src/envshim.toml", replace.as_str())
+    );
+    assert!(
+        widened[0].2.contains("raises max_file_size")
+            && widened[0].2.contains("removes or changes custom rules"),
+        "{widened:?}"
+    );
+    // Removing the nested file makes the root's apply again: a narrowing, no finding.
+    std::fs::remove_file(p.path("src/envshim.toml")).unwrap();
+    commit_all(&p, "remove");
+    let (r, found) = findings(&p, &["--range", &format!("{replace}..HEAD")]);
+    r.ok();
+    assert!(found.is_empty(), "{found:?}");
+}

@@ -178,7 +178,8 @@ fn kind_of(path: &str, watched: &[String]) -> Option<Kind> {
 /// version in each parent it differs from.
 struct Change {
     commit: String,
-    parents: usize,
+    /// Parent ids, in order (the blocks of `git log -m` come in this order).
+    parents: Vec<String>,
     blocks: usize,
     paths: BTreeMap<Vec<u8>, (Entry, Vec<Entry>)>,
 }
@@ -240,7 +241,7 @@ pub fn widening(
             let header = String::from_utf8_lossy(header);
             let mut ids = header.split_whitespace();
             let commit = ids.next().unwrap_or_default().to_string();
-            let parents = ids.count();
+            let parents: Vec<String> = ids.map(str::to_string).collect();
             match changes.last_mut() {
                 Some(last) if last.commit == commit => last.blocks += 1,
                 _ => changes.push(Change {
@@ -289,7 +290,7 @@ pub fn widening(
     for change in &changes {
         // A merge is compared with every parent: a path unchanged against one of them
         // holds nothing that parent did not have.
-        let needed = change.parents.max(1);
+        let needed = change.parents.len().max(1);
         if change.blocks < needed {
             continue;
         }
@@ -301,7 +302,7 @@ pub fn widening(
             let Some(kind) = kind_of(&path, watched) else {
                 continue;
             };
-            let reasons = reasons(root, &change.commit, &path, kind, new, olds)?;
+            let reasons = reasons(root, change, &path, kind, new, olds)?;
             if reasons.is_empty() {
                 continue;
             }
@@ -325,7 +326,7 @@ pub fn widening(
 /// Why the change of one file widens suppression (empty when it does not).
 fn reasons(
     root: &Path,
-    commit: &str,
+    change: &Change,
     path: &str,
     kind: Kind,
     new: &Entry,
@@ -337,23 +338,61 @@ fn reasons(
             "the file is now a symbolic link or submodule, which envshim refuses to read",
         ]);
     }
-    let content = |e: &Entry| -> anyhow::Result<Option<Vec<u8>>> {
-        if absent(e) || !regular(&e.mode) {
-            Ok(None)
-        } else {
-            git::blob(root, &e.id).map(Some)
+    // What a scan from this directory reads: the file, or (for a configuration file that
+    // is not there) the nearest one above it in the same commit — adding or removing a
+    // nested envshim.toml replaces the one above for that directory.
+    let content = |e: &Entry, commit: Option<&str>| -> anyhow::Result<Option<Vec<u8>>> {
+        if !absent(e) {
+            return if regular(&e.mode) {
+                git::blob(root, &e.id).map(Some)
+            } else {
+                Ok(None)
+            };
+        }
+        match (kind, commit) {
+            (Kind::Config, Some(commit))
+                if path
+                    .rsplit('/')
+                    .next()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(CONFIG_NAME)) =>
+            {
+                config_above(root, commit, path)
+            }
+            _ => Ok(None),
         }
     };
-    let new = content(new)?;
+    let new = content(new, Some(&change.commit))?;
     let olds = olds
         .iter()
-        .map(content)
+        .enumerate()
+        .map(|(i, e)| content(e, change.parents.get(i).map(String::as_str)))
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(match kind {
         Kind::Config => config_reasons(new.as_deref(), &olds),
         Kind::Baseline => baseline_reasons(new.as_deref(), &olds),
-        Kind::Ignore => ignore_reasons(root, commit, path, new.as_deref(), &olds)?,
+        Kind::Ignore => ignore_reasons(root, &change.commit, path, new.as_deref(), &olds)?,
     })
+}
+
+/// The nearest regular `envshim.toml` above `path`'s directory in `commit`.
+fn config_above(root: &Path, commit: &str, path: &str) -> anyhow::Result<Option<Vec<u8>>> {
+    let mut dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+    while !dir.is_empty() {
+        dir = dir.rsplit_once('/').map_or("", |(d, _)| d);
+        let candidate = if dir.is_empty() {
+            CONFIG_NAME.to_string()
+        } else {
+            format!("{dir}/{CONFIG_NAME}")
+        };
+        if let Some((mode, id)) = git::tree_entry(root, commit, &candidate)? {
+            return if regular(&mode) {
+                git::blob(root, &id).map(Some)
+            } else {
+                Ok(None)
+            };
+        }
+    }
+    Ok(None)
 }
 
 /// A configuration without validation (an old version is compared, not used).
