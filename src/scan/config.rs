@@ -117,7 +117,7 @@ impl Config {
             if regex.is_match("") || EVERY_SECRET.iter().all(|s| regex.is_match(s)) {
                 bail!(
                     "{origin}: entry {n} of `allowlist.secrets` matches every secret \
-                     (it matches the empty string or any character); allow specific values"
+                     (it matches the empty string or any secret-like text); allow specific values"
                 );
             }
         }
@@ -195,9 +195,21 @@ impl Config {
 /// The smallest `max_file_size` accepted: below it, nearly every file would be skipped.
 pub const MIN_MAX_FILE_SIZE: u64 = 1024;
 
-/// Unrelated strings of different shapes: an allowlist pattern that matches all of them
-/// matches any secret (`.`, `\S`, `[^!]`), which is the scanner switched off.
-const EVERY_SECRET: &[&str] = &["a", "Z", "7", "_", "-", "/", "=", "+", "é", "~"];
+/// Secrets of different shapes, lengths (8 to 64) and alphabets: an allowlist pattern
+/// that matches all of them (`.`, `..`, `\S`, `[^!]`, `.{8}`) matches any secret, which
+/// is the scanner switched off. A heuristic for mistakes; a range that adds a broad
+/// pattern on purpose is reported as a widening whatever it is.
+const EVERY_SECRET: &[&str] = &[
+    "hunter22",
+    "Tr0ub4dor&3",
+    "correct horse battery staple",
+    "ZXhhbXBsZQ==",
+    "0123456789abcdef0123456789abcdef",
+    "-----BEGIN X-----",
+    "ключ_доступа",
+    "p@$$w0rd!~+/_-",
+    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+];
 
 /// Paths of different shapes: a path glob that matches all of them (`*`, `**`, `**/*`)
 /// allows every file.
@@ -431,7 +443,9 @@ mod tests {
     #[test]
     fn limits_that_switch_the_scan_off_are_refused() {
         assert!(error("[scan]\nmax_file_size = 0\n").contains("at least 1024"));
-        for pattern in ["", ".*", "^", "a?", ".", "\\\\S", "[^!]", "(?s)."] {
+        for pattern in [
+            "", ".*", "^", "a?", ".", "..", ".{8}", "\\\\S", "[^!]", "(?s).",
+        ] {
             let e = error(&format!("[scan.allowlist]\nsecrets = [\"{pattern}\"]\n"));
             assert!(e.contains("matches every secret"), "{pattern}: {e}");
         }
@@ -439,7 +453,7 @@ mod tests {
             let e = error(&format!("[scan.allowlist]\npaths = [\"{glob}\"]\n"));
             assert!(e.contains("matches every file"), "{glob}: {e}");
         }
-        let fine = "[scan]\nmax_file_size = 1048576\n[scan.allowlist]\nsecrets = [\"^EXAMPLE\", \"[0-9]\"]\npaths = [\"tests/fixtures/**\", \"*.md\"]\n";
+        let fine = "[scan]\nmax_file_size = 1048576\n[scan.allowlist]\nsecrets = [\"^EXAMPLE\", \"[0-9]\", \"(?i)dummy|changeme\", \"^sk_test_\"]\npaths = [\"tests/fixtures/**\", \"*.md\"]\n";
         Config::parse(fine.as_bytes(), "envshim.toml").unwrap();
         let e = error("[scan]\ndisable = [\"MARKER \\u001b]0;x\"]\n");
         assert!(

@@ -340,7 +340,7 @@ pub fn walk_error(err: &ignore::Error) -> String {
         ignore::Error::Loop { child, .. } => {
             format!("{}: a symbolic link loop", sanitize(&display_path(child)))
         }
-        ignore::Error::Io(e) => format!("cannot read: {}", e.kind()),
+        ignore::Error::Io(e) => format!("cannot read: {}", config::io_reason(e)),
         ignore::Error::Glob { .. } => "an ignore pattern is not valid (skipped)".to_string(),
         _ => "an ignore rule cannot be used".to_string(),
     }
