@@ -20,6 +20,7 @@ mod properties;
 mod recipients;
 mod report_trust;
 mod scan;
+mod scan_trust;
 mod trust;
 mod usability;
 mod util;

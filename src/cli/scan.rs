@@ -13,6 +13,7 @@ use crate::scan::allow::{Baseline, PathAllowlist};
 use crate::scan::config::Config;
 use crate::scan::engine::{KnownValues, Matcher};
 use crate::scan::fingerprint::{self, Salt};
+use crate::scan::policy::{self, RangeBase};
 use crate::scan::rules::RuleSet;
 use crate::scan::{covers_whole_base, is_binary, known, sanitize, scan_base, Outcome, Scan, Stats};
 use crate::secrets::{self, identity, SecretsPaths};
@@ -33,7 +34,8 @@ pub struct ScanArgs {
     pub format: Format,
 
     /// Suppress findings whose fingerprints this baseline lists [default:
-    /// .envshim-baseline.json at the repository root, when it exists]
+    /// .envshim-baseline.json at the repository root, when it exists; with --range, as
+    /// the range's base commit has it]
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
 
@@ -47,7 +49,8 @@ pub struct ScanArgs {
     #[arg(long)]
     pub update_baseline: bool,
 
-    /// Scanner configuration [default: nearest envshim.toml up to the repository root]
+    /// Scanner configuration [default: nearest envshim.toml up to the repository root;
+    /// with --range, that file as the range's base commit has it]
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
@@ -60,6 +63,8 @@ pub struct ScanArgs {
     pub staged: bool,
 
     /// Scan the lines added by each commit in a range (A..B); findings name their commit.
+    /// Configuration and baseline come from A; a change in the range that widens what the
+    /// scan suppresses is itself a finding (suppression-widened).
     #[arg(long, value_name = "A..B", conflicts_with = "history")]
     pub range: Option<String>,
 
@@ -165,7 +170,20 @@ fn shown(path: &std::path::Path) -> String {
 
 /// Runs `scan`.
 pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Exit> {
-    let (config, _) = Config::load(args.config.as_deref())?;
+    // In --range the scanned change must not choose its own suppression: configuration
+    // and baseline come from the base commit unless given explicitly.
+    let range = match &args.range {
+        Some(range) => {
+            let root = git::toplevel(&std::env::current_dir()?)?;
+            let base = RangeBase::resolve(&root, range)?;
+            Some((root, base))
+        }
+        None => None,
+    };
+    let config = match (&args.config, &range) {
+        (None, Some((_, base))) => base.config()?,
+        (explicit, _) => Config::load(explicit.as_deref())?.0,
+    };
     let rules = RuleSet::load(config.scan.rule.clone(), &config.scan.disable)?;
     let allow_secrets = config.secret_allowlist()?;
     let allow_paths = PathAllowlist::new(&config.scan.allowlist.paths)?;
@@ -180,6 +198,16 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Exit> {
         }
     }
     let (baseline, baseline_path) = load_baseline(&args, &roots)?;
+    // In --range the baseline that suppresses is the base commit's; the working tree's
+    // is only the file an update writes.
+    let baseline = match &range {
+        Some((_, base))
+            if args.baseline.is_none() && !args.no_baseline && !args.update_baseline =>
+        {
+            base.baseline()?
+        }
+        _ => baseline,
+    };
     let mut notes = Vec::new();
     let known = if args.no_known {
         None
@@ -281,6 +309,21 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Exit> {
         outcome.findings.retain(|f| !baseline.accepts(f));
         outcome.summary.suppressed += (before - outcome.findings.len()) as u64;
     }
+    if let (Some((root, _)), Some(revisions)) = (&range, &args.range) {
+        // After the baseline: a widening change is never suppressed.
+        let watched = watched_paths(root, &[args.config.as_deref(), args.baseline.as_deref()]);
+        let mut widened = policy::widening(root, &[revisions.as_str()], &watched)?;
+        fingerprint::assign(
+            &mut widened,
+            &Baseline::salt_or_default(baseline.as_ref()),
+            args.threads,
+            |_| shows_fingerprints,
+        );
+        outcome.findings.extend(widened);
+        outcome.findings.sort_by(|a, b| {
+            (&a.path, a.line, a.column, &a.rule).cmp(&(&b.path, b.line, b.column, &b.rule))
+        });
+    }
     // A clean `--staged` (the pre-commit hook) prints nothing at all.
     let silent = args.staged && outcome.findings.is_empty() && outcome.errors == 0;
     if !silent {
@@ -294,6 +337,22 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Exit> {
     } else {
         Exit::Problems
     })
+}
+
+/// Explicit `--config`/`--baseline` files inside the repository, repository-relative,
+/// so that a range that changes them is reported like one that changes the defaults.
+fn watched_paths(root: &std::path::Path, explicit: &[Option<&std::path::Path>]) -> Vec<String> {
+    explicit
+        .iter()
+        .flatten()
+        .filter_map(|path| {
+            let absolute = std::path::absolute(path).ok()?;
+            let parent = absolute.parent()?.canonicalize().ok()?;
+            let relative = parent.join(absolute.file_name()?);
+            let relative = relative.strip_prefix(root).ok()?;
+            Some(relative.to_string_lossy().replace('\\', "/"))
+        })
+        .collect()
 }
 
 /// Scans the staged content: blobs from the index, findings on added lines only.

@@ -22,11 +22,10 @@ impl PathAllowlist {
     /// Compiles globs; an invalid one is an error naming it.
     pub fn new(globs: &[String]) -> anyhow::Result<Self> {
         let mut builder = GlobSetBuilder::new();
-        for glob in globs {
-            builder.add(
-                Glob::new(glob)
-                    .map_err(|e| anyhow!("invalid allowlist path glob `{glob}`: {e}"))?,
-            );
+        for (n, glob) in globs.iter().enumerate() {
+            builder.add(Glob::new(glob).map_err(|_| {
+                anyhow!("entry {} of `allowlist.paths` is not a valid glob", n + 1)
+            })?);
         }
         Ok(PathAllowlist {
             set: builder.build().context("cannot build the path allowlist")?,
@@ -100,8 +99,14 @@ impl Baseline {
     pub fn parse(bytes: &[u8], origin: &str) -> anyhow::Result<Baseline> {
         let origin = super::sanitize(origin);
         let file: BaselineFile = serde_json::from_slice(bytes).map_err(|e| {
+            let kind = match e.classify() {
+                serde_json::error::Category::Io => "it cannot be read",
+                serde_json::error::Category::Syntax => "it is not valid JSON",
+                serde_json::error::Category::Data => "a field is missing or has the wrong type",
+                serde_json::error::Category::Eof => "it ends early",
+            };
             anyhow!(
-                "{origin} is not an envshim baseline (line {}, column {})",
+                "{origin} is not an envshim baseline: line {}, column {}: {kind}",
                 e.line(),
                 e.column()
             )
@@ -146,13 +151,33 @@ impl Baseline {
 
     /// Reads a baseline file.
     pub fn read(path: &Path) -> anyhow::Result<Baseline> {
-        let bytes = std::fs::read(path).with_context(|| {
-            format!(
-                "cannot read the baseline {}",
-                super::sanitize(&path.display().to_string())
+        let bytes = std::fs::read(path).map_err(|e| {
+            anyhow!(
+                "cannot read the baseline {}: {}",
+                super::sanitize(&path.display().to_string()),
+                super::config::io_reason(&e)
             )
         })?;
         Baseline::parse(&bytes, &path.display().to_string())
+    }
+
+    /// Every fingerprint this baseline accepts, each with the salt it was made with
+    /// (`v1:` for unsalted ones): two baselines accept the same findings only where
+    /// these agree.
+    pub fn fingerprints(&self) -> Vec<String> {
+        let salted = match &self.salt {
+            Some(salt) => salt.to_hex(),
+            None => "v1".to_string(),
+        };
+        self.findings
+            .iter()
+            .map(|e| format!("{salted}:{}", e.fingerprint))
+            .chain(
+                self.unsalted_v1
+                    .iter()
+                    .map(|e| format!("v1:{}", e.fingerprint)),
+            )
+            .collect()
     }
 
     /// The salt that fingerprints are compared (and reported) with.

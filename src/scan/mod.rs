@@ -6,9 +6,12 @@ pub mod engine;
 mod escape;
 pub mod fingerprint;
 pub mod known;
+pub mod policy;
 mod progress;
 pub mod rules;
+pub mod tracked;
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -261,7 +264,9 @@ impl Scan<'_> {
     }
 
     /// Walks `roots` in parallel (respecting .gitignore, .ignore and .envshimignore,
-    /// scanning hidden files, skipping `.git/`) and scans every file.
+    /// scanning hidden files, skipping `.git/`) and scans every file; then, inside a git
+    /// repository, every file git tracks under the roots that an ignore rule hid from the
+    /// walk (a force-added `.env.production`).
     pub fn walk(&self, roots: &[PathBuf]) -> Outcome {
         let started = Instant::now();
         let stats = Stats::default();
@@ -270,6 +275,10 @@ impl Scan<'_> {
             return self.outcome(Vec::new(), &stats, started);
         };
         let keyed: Vec<Root> = roots.iter().map(|r| Root::of(r)).collect();
+        let tracked = tracked::under(roots);
+        // Canonical paths of the files the walk saw, kept only when git tracks files here.
+        let seen = Mutex::new(HashSet::with_capacity(tracked.len()));
+        let record = !tracked.is_empty();
         let mut builder = ignore::WalkBuilder::new(first);
         for root in rest {
             builder.add(root);
@@ -284,19 +293,21 @@ impl Scan<'_> {
             let stats = &stats;
             let found = &found;
             let keyed = &keyed;
+            let seen = &seen;
+            let tracked = &tracked;
             Box::new(move |entry| {
                 match entry {
                     Ok(entry) => {
                         if entry.file_type().is_some_and(|t| t.is_file()) {
+                            if record {
+                                if let Some(key) = tracked.key(entry.path()) {
+                                    seen.lock().unwrap_or_else(|p| p.into_inner()).insert(key);
+                                }
+                            }
                             let mut local = Vec::new();
                             let path = entry.path();
                             // The most specific root: the one that names the file longest.
-                            let key = keyed
-                                .iter()
-                                .filter(|r| path.starts_with(r.given))
-                                .max_by_key(|r| r.given.as_os_str().len())
-                                .and_then(|r| r.key(path))
-                                .unwrap_or_else(|| display_path(path));
+                            let key = repo_key(keyed, path);
                             self.scan_file(path, &key, stats, &mut local);
                             if !local.is_empty() {
                                 found
@@ -308,17 +319,25 @@ impl Scan<'_> {
                     }
                     Err(err) => {
                         stats.errors.fetch_add(1, Ordering::Relaxed);
-                        eprintln!("envshim: warning: {}", sanitize(&err.to_string()));
+                        eprintln!("envshim: warning: {}", walk_error(&err));
                     }
                 }
                 ignore::WalkState::Continue
             })
         });
-        if let Some(progress) = &self.progress {
-            progress.finish();
+        let seen = seen.into_inner().unwrap_or_else(|p| p.into_inner());
+        let mut found = found.into_inner().unwrap_or_else(|p| p.into_inner());
+        for (shown, canonical) in tracked.unseen(&seen) {
+            // Only regular files reached without a symlink, as in the walk (a tracked
+            // symlink, or a directory replaced by one, is not followed).
+            let regular =
+                std::fs::symlink_metadata(&canonical).is_ok_and(|m| m.file_type().is_file());
+            if regular && canonical.canonicalize().is_ok_and(|c| c == canonical) {
+                let key = repo_key(&keyed, &shown);
+                self.scan_file(&shown, &key, &stats, &mut found);
+            }
         }
-        let findings = found.into_inner().unwrap_or_else(|p| p.into_inner());
-        self.outcome(findings, &stats, started)
+        self.outcome(found, &stats, started)
     }
 
     /// Scans the file at `path`; `key` is its repository-relative path, which rules,
@@ -378,6 +397,39 @@ impl Scan<'_> {
 }
 
 pub use escape::sanitize;
+
+/// The repository-relative path of `path`, a file under one of the roots: through the
+/// most specific root (the one that names the file longest).
+fn repo_key(keyed: &[Root], path: &Path) -> String {
+    keyed
+        .iter()
+        .filter(|r| path.starts_with(r.given))
+        .max_by_key(|r| r.given.as_os_str().len())
+        .and_then(|r| r.key(path))
+        .unwrap_or_else(|| display_path(path))
+}
+
+/// A walk error without the text of what caused it: the `ignore` crate's messages quote
+/// ignore-file lines (a `.gitignore` that links to `/proc/self/environ` would print the
+/// environment), so only the path, the line number and the kind of problem are shown.
+pub fn walk_error(err: &ignore::Error) -> String {
+    match err {
+        ignore::Error::Partial(errors) => {
+            errors.iter().map(walk_error).collect::<Vec<_>>().join("; ")
+        }
+        ignore::Error::WithLineNumber { line, err } => format!("line {line}: {}", walk_error(err)),
+        ignore::Error::WithPath { path, err } => {
+            format!("{}: {}", sanitize(&display_path(path)), walk_error(err))
+        }
+        ignore::Error::WithDepth { err, .. } => walk_error(err),
+        ignore::Error::Loop { child, .. } => {
+            format!("{}: a symbolic link loop", sanitize(&display_path(child)))
+        }
+        ignore::Error::Io(e) => format!("cannot read: {}", config::io_reason(e)),
+        ignore::Error::Glob { .. } => "an ignore pattern is not valid (skipped)".to_string(),
+        _ => "an ignore rule cannot be used".to_string(),
+    }
+}
 
 #[cfg(test)]
 mod tests {

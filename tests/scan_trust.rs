@@ -1,0 +1,579 @@
+//! A scan that the scanned change cannot switch off (issue 11, items 3 and 4): in
+//! `--range`, configuration, ignore files and the baseline come from the base commit and
+//! a change that widens them is reported; nonsensical limits are refused; tracked files
+//! are scanned whatever an ignore rule says; configuration is read only from regular
+//! files and no error quotes it.
+
+use std::process::Command;
+
+use crate::util::*;
+
+fn token() -> String {
+    format!("{}{}", "ghp_", "Zq8rT1mWc4Lp0Vx7Hn2Kd9Bf6Sj3Ya5Ge8Ru")
+}
+
+fn other_token() -> String {
+    format!("{}{}", "ghp_", "Mx3Lq9Pw2Ze7Rt5Yu1Io8Kj4Hg6Fd0Sa2Nb")
+}
+
+fn git(p: &Project, args: &[&str]) -> Run {
+    Command::new("git")
+        .args(args)
+        .current_dir(&p.root)
+        .env("HOME", &p.home)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
+        .output()
+        .unwrap()
+        .into()
+}
+
+fn commit_all(p: &Project, message: &str) -> String {
+    git(p, &["add", "-A"]).ok();
+    git(p, &["commit", "-q", "--no-verify", "-m", message]).ok();
+    git(p, &["rev-parse", "HEAD"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string()
+}
+
+/// `scan --no-known --format json ARGS`: the run and its findings as (rule, path,
+/// commit, description), sorted.
+fn findings(p: &Project, args: &[&str]) -> (Run, Vec<(String, String, String, String)>) {
+    let mut all = vec!["scan", "--no-known", "--format", "json"];
+    all.extend_from_slice(args);
+    let r = p.run(&all);
+    let v: serde_json::Value =
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {r:?}"));
+    let mut found: Vec<_> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["path"].as_str().unwrap().to_string(),
+                f["commit"].as_str().unwrap_or("").to_string(),
+                f["description"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    found.sort();
+    (r, found)
+}
+
+/// (rule, path, commit) of the findings that are not about suppression.
+fn secrets_found(found: &[(String, String, String, String)]) -> Vec<(String, String)> {
+    found
+        .iter()
+        .filter(|f| f.0 != "suppression-widened")
+        .map(|f| (f.1.clone(), f.2.clone()))
+        .collect()
+}
+
+/// (path, commit, description) of the suppression-widened findings.
+fn widened(found: &[(String, String, String, String)]) -> Vec<(String, String, String)> {
+    found
+        .iter()
+        .filter(|f| f.0 == "suppression-widened")
+        .map(|f| (f.1.clone(), f.2.clone(), f.3.clone()))
+        .collect()
+}
+
+/// The issue's repro: in the commit that adds the secret, every way to suppress it at
+/// once. CI's `--range base..head` still reports the secret (configuration and baseline
+/// come from the base) and reports each suppression change, naming file and commit.
+#[test]
+fn a_range_cannot_suppress_its_own_secret() {
+    let p = Project::new();
+    p.write("README.md", "hello\n");
+    let base = commit_all(&p, "base");
+
+    p.write("app.py", format!("T = '{}'\n", token()));
+    // The head's baseline accepts the secret (written by the real binary).
+    p.run(["scan", "--no-known", "--update-baseline"]).ok();
+    p.write(
+        "envshim.toml",
+        "[scan]\nmax_file_size = 0\n[scan.allowlist]\nsecrets = [\"\"]\npaths = [\"**\"]\n",
+    );
+    p.write(".envshimignore", "*\n");
+    let head = commit_all(&p, "add app");
+
+    let range = format!("{base}..HEAD");
+    let (r, found) = findings(&p, &["--range", &range]);
+    r.code(1);
+    assert_eq!(secrets_found(&found), vec![("app.py".into(), head.clone())]);
+    let files: Vec<(String, String)> = widened(&found)
+        .into_iter()
+        .map(|(path, commit, _)| (path, commit))
+        .collect();
+    assert_eq!(
+        files,
+        vec![
+            (".envshim-baseline.json".into(), head.clone()),
+            (".envshimignore".into(), head.clone()),
+            ("envshim.toml".into(), head.clone()),
+        ]
+    );
+    let reasons: Vec<String> = widened(&found).into_iter().map(|w| w.2).collect();
+    assert!(
+        reasons[0].contains("adds accepted fingerprints"),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons[1].contains("ignores files that git tracks"),
+        "{reasons:?}"
+    );
+    assert!(reasons[2].contains("no longer valid"), "{reasons:?}");
+
+    // A CI job that names the head's baseline explicitly gets what it asked for (the
+    // secret accepted), and the change to the baseline is still reported.
+    let (r, found) = findings(
+        &p,
+        &["--range", &range, "--baseline", ".envshim-baseline.json"],
+    );
+    r.code(1);
+    assert!(secrets_found(&found).is_empty(), "{found:?}");
+    assert_eq!(widened(&found).len(), 3, "{found:?}");
+
+    // SARIF and GitHub annotations carry the same finding.
+    let r = p.run([
+        "scan",
+        "--no-known",
+        "--format",
+        "github",
+        "--range",
+        &range,
+    ]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stdout.contains("file=envshim.toml") && r.stdout.contains("suppression-widened"),
+        "{r:?}"
+    );
+}
+
+/// The base's own configuration applies (its allowlist still hides its fixtures), a
+/// valid widening in the range does not, and each widening is named; narrowing is not a
+/// finding. An explicit `--config` is the user's choice and is used as given.
+#[test]
+fn a_range_uses_the_base_configuration_and_reports_widening() {
+    let p = Project::new();
+    p.write(
+        "envshim.toml",
+        "[scan]\nmax_file_size = 100000\n[scan.allowlist]\npaths = [\"fixtures/**\"]\nsecrets = [\"^EXAMPLE\"]\n\n[[scan.rule]]\nid = \"internal-key\"\ndescription = \"Internal key\"\nkeywords = [\"ik_\"]\nregex = '''ik_[a-z0-9]{20}'''\n",
+    );
+    p.write("README.md", "hello\n");
+    let base = commit_all(&p, "base");
+
+    // Narrowing (a smaller limit, one fewer allowlisted secret) is not reported.
+    p.write(
+        "envshim.toml",
+        "[scan]\nmax_file_size = 50000\n[scan.allowlist]\npaths = [\"fixtures/**\"]\n\n[[scan.rule]]\nid = \"internal-key\"\ndescription = \"Internal key\"\nkeywords = [\"ik_\"]\nregex = '''ik_[a-z0-9]{20}'''\n",
+    );
+    commit_all(&p, "narrow");
+
+    p.write("src/app.py", format!("T = '{}'\n", token()));
+    p.write("fixtures/sample.py", format!("T = '{}'\n", other_token()));
+    p.write(
+        "envshim.toml",
+        "[scan]\nmax_file_size = 20000000\ndisable = [\"github-pat-classic\"]\n[scan.allowlist]\npaths = [\"fixtures/**\", \"src/**\"]\nsecrets = [\"^ghp_\"]\n",
+    );
+    let widen = commit_all(&p, "widen");
+
+    let range = format!("{base}..HEAD");
+    let (r, found) = findings(&p, &["--range", &range]);
+    r.code(1);
+    assert_eq!(
+        secrets_found(&found),
+        vec![("src/app.py".into(), widen.clone())]
+    );
+    let widened = widened(&found);
+    assert_eq!(widened.len(), 1, "{found:?}");
+    let (path, commit, reason) = &widened[0];
+    assert_eq!(
+        (path.as_str(), commit.as_str()),
+        ("envshim.toml", widen.as_str())
+    );
+    for part in [
+        "raises max_file_size",
+        "disables rules",
+        "allowlists more paths",
+        "allowlists more secrets",
+        "removes or changes custom rules",
+    ] {
+        assert!(reason.contains(part), "{part}: {reason}");
+    }
+
+    // The narrowing commit alone is clean.
+    let (r, found) = findings(&p, &["--range", &format!("{base}..HEAD~1")]);
+    r.ok();
+    assert!(found.is_empty(), "{found:?}");
+
+    // --config given explicitly: the working tree's file, as asked; the change to it is
+    // still reported.
+    let (r, found) = findings(&p, &["--range", &range, "--config", "envshim.toml"]);
+    r.code(1);
+    assert!(secrets_found(&found).is_empty(), "{found:?}");
+    assert_eq!(found.len(), 1, "{found:?}");
+}
+
+/// A merge that adds an allowlist entry neither parent had is reported; a merge that
+/// takes one side's reviewed entry is not reported again for the merge.
+#[test]
+fn a_merge_that_widens_suppression_on_its_own_is_reported() {
+    let p = Project::new();
+    p.write("envshim.toml", "[scan.allowlist]\npaths = [\"a/**\"]\n");
+    let base = commit_all(&p, "base");
+    git(&p, &["checkout", "-q", "-b", "side"]).ok();
+    p.write("side.txt", "side\n");
+    commit_all(&p, "side");
+    git(&p, &["checkout", "-q", "-"]).ok();
+    p.write("main.txt", "main\n");
+    commit_all(&p, "main");
+    git(&p, &["merge", "-q", "--no-commit", "--no-ff", "side"]).ok();
+    p.write(
+        "envshim.toml",
+        "[scan.allowlist]\npaths = [\"a/**\", \"b/**\"]\n",
+    );
+    let merge = commit_all(&p, "merge");
+
+    let (r, found) = findings(&p, &["--range", &format!("{base}..HEAD")]);
+    r.code(1);
+    let widened = widened(&found);
+    assert_eq!(widened.len(), 1, "{found:?}");
+    assert_eq!(
+        (widened[0].0.as_str(), widened[0].1.as_str()),
+        ("envshim.toml", merge.as_str())
+    );
+}
+
+/// Each nonsensical limit is a configuration error (exit 2) that names the field, in the
+/// working tree and in --staged: they would switch the scan off.
+#[test]
+fn limits_that_switch_the_scan_off_are_configuration_errors() {
+    let p = Project::new();
+    p.write("app.py", format!("T = '{}'\n", token()));
+    git(&p, &["add", "app.py"]).ok();
+    let cases = [
+        (
+            "[scan]\nmax_file_size = 0\n",
+            "`max_file_size` must be at least",
+        ),
+        (
+            "[scan]\nmax_file_size = 10\n",
+            "`max_file_size` must be at least",
+        ),
+        (
+            "[scan.allowlist]\nsecrets = [\"\"]\n",
+            "`allowlist.secrets` matches every secret",
+        ),
+        (
+            "[scan.allowlist]\nsecrets = [\".*\"]\n",
+            "`allowlist.secrets` matches every secret",
+        ),
+        (
+            "[scan.allowlist]\nsecrets = [\"^\"]\n",
+            "`allowlist.secrets` matches every secret",
+        ),
+        (
+            "[scan.allowlist]\nsecrets = [\"a?\"]\n",
+            "`allowlist.secrets` matches every secret",
+        ),
+        (
+            "[scan.allowlist]\nsecrets = [\".\"]\n",
+            "`allowlist.secrets` matches every secret",
+        ),
+        (
+            "[scan.allowlist]\npaths = [\"**\"]\n",
+            "`allowlist.paths` matches every file",
+        ),
+        (
+            "[scan.allowlist]\npaths = [\"*\"]\n",
+            "`allowlist.paths` matches every file",
+        ),
+    ];
+    for (config, message) in cases {
+        p.write("envshim.toml", config);
+        for mode in [
+            &["scan", "--no-known"][..],
+            &["scan", "--no-known", "--staged"][..],
+        ] {
+            p.run(mode)
+                .code(2)
+                .clean_error()
+                .stderr_has(&["envshim.toml", message]);
+        }
+    }
+}
+
+/// Working-tree mode in a git repository scans a tracked file that .gitignore,
+/// .ignore or .envshimignore matches (a force-added `.env.production`); an untracked
+/// ignored file stays ignored.
+#[test]
+fn tracked_files_are_scanned_whatever_ignore_rules_say() {
+    let p = Project::new();
+    p.write(".gitignore", ".env.*\n");
+    p.write(".ignore", "deploy/\n");
+    p.write(".envshimignore", "*.cfg\n");
+    p.write(".env.production", format!("GITHUB_TOKEN={}\n", token()));
+    p.write("deploy/prod.sh", format!("export T='{}'\n", token()));
+    p.write("sub/app.cfg", format!("token = '{}'\n", token()));
+    commit_all(&p, "base");
+    git(
+        &p,
+        &[
+            "add",
+            "-f",
+            ".env.production",
+            "deploy/prod.sh",
+            "sub/app.cfg",
+        ],
+    )
+    .ok();
+    git(&p, &["commit", "-q", "--no-verify", "-m", "force"]).ok();
+    // Untracked and ignored: not part of the repository, still skipped.
+    p.write(".env.local", format!("GITHUB_TOKEN={}\n", other_token()));
+
+    let paths = |found: Vec<(String, String, String, String)>| {
+        let mut paths: Vec<String> = found.into_iter().map(|f| f.1).collect();
+        paths.dedup();
+        paths
+    };
+    let (r, found) = findings(&p, &[]);
+    r.code(1);
+    assert_eq!(
+        paths(found),
+        vec![".env.production", "deploy/prod.sh", "sub/app.cfg"]
+    );
+    // From a subdirectory, with the root given, the same files.
+    let r = p
+        .envshim()
+        .current_dir(p.path("sub"))
+        .args(["scan", "--no-known", "--format", "json", ".."])
+        .output()
+        .unwrap();
+    let r: Run = r.into();
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stdout.contains("../.env.production"), "{r:?}");
+    assert!(!r.stdout.contains(".env.local"), "{r:?}");
+    // Each file once (the walk and the tracked list do not both report it).
+    let (_, found) = findings(&p, &["sub"]);
+    assert_eq!(found.len(), 1, "{found:?}");
+}
+
+/// A committed envshim.toml that is a symlink (here to a file holding a marker, as
+/// `/proc/self/environ` or an identity would) is refused with exit 2, and nothing of the
+/// target is printed — in the working tree and as a range's base; a range that adds
+/// such a link is reported.
+#[test]
+fn a_symlinked_config_is_refused_without_quoting_its_target() {
+    let p = Project::new();
+    let marker = "MARKER_k7Q2xv9";
+    let outside = p.home.join("private.txt");
+    std::fs::write(
+        &outside,
+        format!("PATH=/usr/bin:{marker}\nTOKEN={marker}\n"),
+    )
+    .unwrap();
+    p.write("README.md", "hello\n");
+    let base = commit_all(&p, "base");
+    std::os::unix::fs::symlink(&outside, p.path("envshim.toml")).unwrap();
+    let head = commit_all(&p, "link");
+
+    for args in [&["scan"][..], &["scan", "--staged"][..]] {
+        p.run(args)
+            .code(2)
+            .clean_error()
+            .stderr_has(&["envshim.toml", "not a regular file"])
+            .never_shows(marker);
+    }
+    // The range that adds the link: scanned with the base's configuration, the link
+    // reported.
+    let (r, found) = findings(&p, &["--range", &format!("{base}..HEAD")]);
+    let r = r.code(1).never_shows(marker);
+    assert_eq!(
+        widened(&found)
+            .into_iter()
+            .map(|w| (w.0, w.1))
+            .collect::<Vec<_>>(),
+        vec![("envshim.toml".into(), head)],
+        "{r:?}"
+    );
+    // A base that holds the link is refused.
+    p.run(["scan", "--no-known", "--range", "HEAD..HEAD"])
+        .code(2)
+        .clean_error()
+        .stderr_has(&["not a regular file"])
+        .never_shows(marker);
+}
+
+/// Configuration and baseline errors name the file, line, column and kind, never the
+/// content: a broken line that holds a marker never shows it.
+#[test]
+fn configuration_errors_never_quote_the_file() {
+    let p = Project::new();
+    let marker = "MARKER_p3Zr8w";
+    let cases = [
+        (
+            format!("[scan]\nmax_file_size = \"{marker}\"\n"),
+            "line 2, column 17: a value has the wrong type (`max_file_size`)",
+        ),
+        (format!("[scan]\n{marker} = 1\n"), "line 2, column 1: unknown key"),
+        (format!("x = \"{marker}\n"), "line 1, column"),
+        (
+            format!("[[scan.rule]]\nid = \"mine\"\ndescription = \"d\"\nkeywords = [\"k\"]\nregex = \"({marker}\"\n"),
+            "custom rule `mine`: `regex` is not a valid regular expression (unclosed group",
+        ),
+        (
+            format!("[[scan.rule]]\nid = \"{marker} \\u001b[2J\"\ndescription = \"d\"\nkeywords = [\"k\"]\nregex = \"k\"\n"),
+            "custom rule 1 has an id that is not a plain name",
+        ),
+        (
+            format!("[scan.allowlist]\nsecrets = [\"({marker}\"]\n"),
+            "entry 1 of `allowlist.secrets` is not a valid regular expression",
+        ),
+        (
+            format!("[scan.allowlist]\npaths = [\"{marker}[\"]\n"),
+            "entry 1 of `allowlist.paths` is not a valid glob",
+        ),
+    ];
+    for (config, message) in &cases {
+        p.write("envshim.toml", config);
+        p.run(["scan", "--no-known"])
+            .code(2)
+            .clean_error()
+            .stderr_has(&["envshim.toml", message])
+            .never_shows(marker);
+    }
+    std::fs::remove_file(p.path("envshim.toml")).unwrap();
+    p.write(
+        "b.json",
+        format!("{{\"version\": \"{marker}\", \"findings\": []}}\n"),
+    );
+    p.run(["scan", "--no-known", "--baseline", "b.json"])
+        .code(2)
+        .clean_error()
+        .stderr_has(&["b.json is not an envshim baseline: line 1, column"])
+        .never_shows(marker);
+}
+
+/// Ignore files above a scanned directory are read by the walk, and a bad pattern in
+/// one is reported as a warning: the warning names the file and line, never the pattern
+/// (a .gitignore linked to `/proc/self/environ` would otherwise print the environment).
+#[test]
+fn ignore_file_warnings_never_quote_the_file() {
+    let p = Project::new();
+    let marker = "MARKER_w4Vn1";
+    let outside = p.home.join("environ");
+    std::fs::write(&outside, format!("HOME=/x\nSECRET={marker}[z-a]\n")).unwrap();
+    std::os::unix::fs::symlink(&outside, p.path(".gitignore")).unwrap();
+    p.write(".envshimignore", format!("{marker}\\\n"));
+    p.write("sub/app.py", format!("T = '{}'\n", token()));
+    let r = p.run(["scan", "--no-known", "sub"]);
+    let r = r.code(1).never_shows(marker);
+    assert!(
+        r.stderr
+            .contains(".gitignore: line 2: an ignore pattern is not valid")
+            && r.stderr
+                .contains(".envshimignore: line 1: an ignore pattern is not valid"),
+        "{r:?}"
+    );
+}
+
+/// Ignore files anywhere in the tree are watched, and only lines that hide a tracked
+/// file count (adding `node_modules/` is no finding); a configuration file is watched
+/// whatever its case (a case-insensitive file system reads `ENVSHIM.TOML`).
+#[test]
+fn widening_is_found_in_nested_ignore_files_and_any_case() {
+    let p = Project::new();
+    p.write("sub/app.py", "x = 1\n");
+    p.write("README.md", "hello\n");
+    let base = commit_all(&p, "base");
+    p.write(".gitignore", "node_modules/\n*.log\n");
+    let harmless = commit_all(&p, "ignore build output");
+    p.write("sub/.ignore", "*.py\n");
+    p.write(
+        "docs/ENVSHIM.TOML",
+        "[scan.allowlist]\npaths = [\"docs/**\"]\n",
+    );
+    let widen = commit_all(&p, "hide");
+
+    let (r, found) = findings(&p, &["--range", &format!("{base}..{harmless}")]);
+    r.ok();
+    assert!(found.is_empty(), "{found:?}");
+    let (r, found) = findings(&p, &["--range", &format!("{base}..HEAD")]);
+    r.code(1);
+    let files: Vec<(String, String)> = widened(&found)
+        .into_iter()
+        .map(|(path, commit, _)| (path, commit))
+        .collect();
+    assert_eq!(
+        files,
+        vec![
+            ("docs/ENVSHIM.TOML".into(), widen.clone()),
+            ("sub/.ignore".into(), widen),
+        ]
+    );
+}
+
+/// Scanning tracked files that an ignore rule hides never follows a symlink: a tracked
+/// directory replaced in the working tree by a link to a directory outside is not read
+/// (the walk does not follow links either). A guard for the tracked-files pass.
+#[test]
+fn tracked_files_behind_a_symlinked_directory_are_not_read() {
+    let p = Project::new();
+    p.write(".gitignore", "conf/\n");
+    p.write("conf/x.txt", "nothing\n");
+    git(&p, &["add", "-f", ".gitignore", "conf/x.txt"]).ok();
+    git(&p, &["commit", "-q", "--no-verify", "-m", "base"]).ok();
+    let outside = p.home.join("elsewhere");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("x.txt"), format!("T = '{}'\n", token())).unwrap();
+    std::fs::remove_dir_all(p.path("conf")).unwrap();
+    std::os::unix::fs::symlink(&outside, p.path("conf")).unwrap();
+    let (r, found) = findings(&p, &[]);
+    r.ok();
+    assert!(found.is_empty(), "{found:?}");
+}
+
+/// A nested envshim.toml replaces the one above it for scans from its directory: adding
+/// one that drops the root's custom rule and size limit is a widening; adding a copy of
+/// the root's is not.
+#[test]
+fn a_nested_configuration_is_compared_with_the_one_it_replaces() {
+    let p = Project::new();
+    let root_config = "[scan]\nmax_file_size = 1048576\n\n[[scan.rule]]\nid = \"internal-key\"\ndescription = \"Internal key\"\nkeywords = [\"ik_\"]\nregex = '''ik_[a-z0-9]{20}'''\n";
+    p.write("envshim.toml", root_config);
+    p.write("src/app.py", "x = 1\n");
+    let base = commit_all(&p, "base");
+    p.write("src/envshim.toml", root_config);
+    let copy = commit_all(&p, "copy");
+    p.write("src/envshim.toml", "[scan]\n");
+    let replace = commit_all(&p, "replace");
+
+    let (r, found) = findings(&p, &["--range", &format!("{base}..{copy}")]);
+    r.ok();
+    assert!(found.is_empty(), "{found:?}");
+    let (r, found) = findings(&p, &["--range", &format!("{base}..HEAD")]);
+    r.code(1);
+    let widened = widened(&found);
+    assert_eq!(widened.len(), 1, "{found:?}");
+    assert_eq!(
+        (widened[0].0.as_str(), widened[0].1.as_str()),
+        ("src/envshim.toml", replace.as_str())
+    );
+    assert!(
+        widened[0].2.contains("raises max_file_size")
+            && widened[0].2.contains("removes or changes custom rules"),
+        "{widened:?}"
+    );
+    // Removing the nested file makes the root's apply again: a narrowing, no finding.
+    std::fs::remove_file(p.path("src/envshim.toml")).unwrap();
+    commit_all(&p, "remove");
+    let (r, found) = findings(&p, &["--range", &format!("{replace}..HEAD")]);
+    r.ok();
+    assert!(found.is_empty(), "{found:?}");
+}
