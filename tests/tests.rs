@@ -18,6 +18,7 @@ mod manage;
 mod no_plaintext;
 mod properties;
 mod recipients;
+mod rules_trust;
 mod scan;
 mod trust;
 mod usability;

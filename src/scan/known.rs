@@ -112,10 +112,11 @@ pub fn url_password(value: &str) -> Option<Zeroizing<String>> {
     if !scheme_ok {
         return None;
     }
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let (userinfo, _host) = authority.rsplit_once('@')?;
-    let (_user, password) = userinfo.split_once(':')?;
-    if password.is_empty() {
+    // Up to the last `@`, not the first `/`: a password is often written with a raw
+    // `/`, `?` or `#` that its reader takes literally, though RFC 3986 wants them encoded.
+    let (userinfo, _host) = rest.rsplit_once('@')?;
+    let (user, password) = userinfo.split_once(':')?;
+    if password.is_empty() || user.contains(['/', '?', '#', ' ']) || password.contains(' ') {
         return None;
     }
     Some(Zeroizing::new(percent_decode(password)))
@@ -287,6 +288,13 @@ mod tests {
         assert!(url_password("https://api.example.com/v1").is_none());
         assert!(url_password("https://user@example.com/").is_none());
         assert!(url_password("not a url: x@y").is_none());
+        assert!(url_password("https://host/path?mail=a@example.com").is_none());
+        assert_eq!(
+            url_password("postgres://app:Zr8v!Qm2#Lx5/n9w@db/app")
+                .as_deref()
+                .map(String::as_str),
+            Some("Zr8v!Qm2#Lx5/n9w")
+        );
     }
 
     #[test]
