@@ -153,11 +153,19 @@ fn private_keys_in_every_form_their_readers_accept_are_found() {
         "config/app.env",
         format!("DEPLOY_KEY=\"{}\"\n", key.trim_end().replace('\n', "\\n")),
     );
+    // Base64-encoded whole, as a Kubernetes Secret holds it.
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&key);
+    p.write(
+        "k8s/deploy-key.yaml",
+        format!("kind: Secret\ndata:\n  id_ed25519: {encoded}\n"),
+    );
     let (r, _, found) = staged(&p);
-    r.code(1).never_shows(&body);
+    r.code(1).never_shows(&body).never_shows(&encoded);
     assert_eq!(
         found,
         pairs(&[
+            ("private-key-base64", "k8s/deploy-key.yaml"),
             ("private-key-openssh", "config/app.env"),
             ("private-key-openssh", "keys/crlf.txt"),
             ("private-key-openssh", "keys/service.json"),
