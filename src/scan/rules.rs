@@ -311,6 +311,12 @@ impl RuleSet {
                 bail!("cannot disable rule `{id}`: there is no such rule");
             }
         }
+        if let Some(spec) = extra.iter().find(|r| r.kind == RuleKind::KnownValues) {
+            bail!(
+                "rule `{}`: the known-values rule is built in (`known-secret`); a custom rule is a text or a file rule",
+                spec.id
+            );
+        }
         let mut seen = HashSet::new();
         let mut rules = Vec::new();
         let builtin_count = builtin.rule.len();
@@ -616,6 +622,63 @@ mod tests {
                 "{}: no `secret` group",
                 rule.id
             );
+        }
+    }
+
+    #[test]
+    fn user_file_rules_work_and_fields_of_another_kind_are_refused() {
+        let stats = Stats::default();
+        let rule = |toml: &str| -> anyhow::Result<RuleSet> {
+            let file: RuleFile = toml::from_str(toml)?;
+            RuleSet::load(file.rule, &[])
+        };
+        let set = rule(
+            "[[rule]]\nid = \"kube-config\"\ndescription = \"A kubeconfig\"\nkind = \"file\"\n\
+             path = '(^|/)kubeconfig$'\ncontent = 'client-key-data:'\n",
+        )
+        .unwrap();
+        let matcher = Matcher {
+            rules: &set,
+            known: None,
+            allow_secrets: &[],
+        };
+        let mut out = Vec::new();
+        matcher.file_findings(
+            "ops/kubeconfig",
+            b"users:\n client-key-data: x\n",
+            true,
+            &stats,
+            &mut out,
+        );
+        matcher.file_findings("ops/kubeconfig", b"clusters: []\n", true, &stats, &mut out);
+        matcher.file_findings(
+            "ops/kubeconfig.md",
+            b"client-key-data:",
+            true,
+            &stats,
+            &mut out,
+        );
+        let ids: Vec<&str> = out.iter().map(|f| f.rule.as_str()).collect();
+        assert_eq!(ids, vec!["kube-config"]);
+        assert_eq!(out[0].line, 1);
+        for (toml, problem) in [
+            (
+                "kind = \"file\"\npath = 'x'\nkeywords = ['x']",
+                "`keywords` does not apply",
+            ),
+            ("kind = \"file\"\ncontent = 'x'", "needs a `path`"),
+            (
+                "keywords = ['x']\nregex = 'x'\ncontent = 'x'",
+                "`content` does not apply",
+            ),
+            ("kind = \"known-values\"", "built in"),
+        ] {
+            let err = rule(&format!(
+                "[[rule]]\nid = \"mine\"\ndescription = \"d\"\n{toml}\n"
+            ))
+            .unwrap_err();
+            let text = format!("{err:#}");
+            assert!(text.contains(problem) && text.contains("mine"), "{text}");
         }
     }
 
