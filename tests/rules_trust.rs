@@ -216,6 +216,7 @@ fn typical_env(password: &str, stripe: &str, vapid: &str) -> String {
 #[test]
 fn known_values_are_searched_only_when_they_look_like_secrets_and_are_not_public() {
     let p = Project::initialized();
+    // envshim:allow: a made-up password
     let password = "Zr8v!Qm2#Lx5Tn9w";
     let stripe = format!("{}{}", "sk_live_", "51Hq7TzW2mK9pLx4Nv8Rc3Bd6Fj1Sg5Yt0Ua");
     let vapid = "BEl62iUYgUivxIkv69yViEuiBIa40Hs3Kq";
