@@ -355,3 +355,25 @@ fn file_rules_are_rules_disabled_allowed_counted_and_need_a_key() {
         pairs(&[("unencrypted-secrets-file", "prod.env.secrets")])
     );
 }
+
+#[test]
+fn file_names_match_in_any_case() {
+    // On a case-insensitive file system (macOS, Windows), `.ENV` is the `.env` dotenv
+    // loads, `ID_RSA` the key ssh offers, `PROD.ENV.SECRETS` the file envshim reads.
+    let p = Project::new();
+    let marker = format!("-----BEGIN {}-----", "OPENSSH PRIVATE KEY");
+    // envshim:allow: a made-up webhook secret
+    p.write(".ENV", "STRIPE_WEBHOOK_SECRET=k8Jq2vN5xR7tW1zL4pA9\n");
+    p.write("keys/ID_RSA", format!("{marker}\nb3BlbnNzaC1rZXk\n"));
+    p.write("deploy/PROD.ENV.SECRETS", "NODE_ENV=production\n");
+    let (r, _, found) = staged(&p);
+    r.code(1);
+    assert_eq!(
+        found,
+        pairs(&[
+            ("dotenv-plaintext-value", ".ENV"),
+            ("ssh-private-key-file", "keys/ID_RSA"),
+            ("unencrypted-secrets-file", "deploy/PROD.ENV.SECRETS"),
+        ]),
+    );
+}

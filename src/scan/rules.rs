@@ -589,6 +589,17 @@ mod tests {
     }
 
     #[test]
+    fn dotenv_files_are_recognised_in_any_case() {
+        let set = RuleSet::load(Vec::new(), &[]).unwrap();
+        for path in ["config/.env", ".ENV", "app/.Env.Production"] {
+            assert!(set.any_restricted_applies(path), "{path}");
+        }
+        for path in ["config/.env.example", ".ENV.EXAMPLE", "env.txt"] {
+            assert!(!set.any_restricted_applies(path), "{path}");
+        }
+    }
+
+    #[test]
     fn the_most_specific_rule_wins_where_rules_overlap() {
         let set = RuleSet::load(Vec::new(), &[]).unwrap();
         let token = format!("{}{}", "ghp_", "Zq8rT1mWc4Lp0Vx7Hn2Kd9Bf6Sj3Ya5Ge8Ru");
