@@ -131,7 +131,8 @@ pub fn url_password(value: &str) -> Option<Zeroizing<String>> {
 /// Decodes `%XX` escapes (an invalid one is kept as written).
 fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
+    // A password: the intermediate copy is wiped too.
+    let mut out = Zeroizing::new(Vec::with_capacity(bytes.len()));
     let mut i = 0;
     while i < bytes.len() {
         let hex = |b: u8| (b as char).to_digit(16);
