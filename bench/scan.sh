@@ -20,7 +20,7 @@ python3 - src/scan/rules.toml "$tmp/keywords.txt" <<'PY'
 import sys, tomllib
 rules = tomllib.load(open(sys.argv[1], "rb"))["rule"]
 # Path-restricted rules (dotenv files) search their keywords only in those files.
-keywords = sorted({k for r in rules if "path" not in r for k in r["keywords"]})
+keywords = sorted({k for r in rules if "path" not in r for k in r.get("keywords", [])})
 open(sys.argv[2], "w").write("\n".join(keywords) + "\n")
 print(f"{len(rules)} rules, {len(keywords)} distinct keywords")
 PY

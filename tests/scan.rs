@@ -352,7 +352,9 @@ fn symlink_loops_do_not_hang() {
 fn file_level_mistakes() {
     let p = Project::new();
     p.write("deploy/prod.env.secrets", "DB=plaintext\n");
-    p.write("keys/id_ed25519", "not really a key\n");
+    // A private key's marker (assembled, so this source does not look like a key).
+    let marker = format!("-----BEGIN {}-----", "OPENSSH PRIVATE KEY");
+    p.write("keys/id_ed25519", format!("{marker}\nb3BlbnNzaC1rZXk\n"));
     p.write(".env.keys", "DOTENV_PRIVATE_KEY=1\n");
     let (_, report) = json(&p, &[]);
     let rules: Vec<&str> = report.findings.iter().map(|f| f.rule.as_str()).collect();

@@ -19,6 +19,7 @@ mod no_plaintext;
 mod properties;
 mod recipients;
 mod report_trust;
+mod rules_trust;
 mod scan;
 mod scan_trust;
 mod trust;

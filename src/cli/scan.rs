@@ -101,7 +101,11 @@ fn known_values(global: &Global, notes: &mut Vec<String>) -> Option<KnownValues>
         }
     };
     match secrets::load(&paths, &ids) {
-        Ok(doc) => known::from_document(&doc).ok().flatten(),
+        // The example's `# public` marks say which values are not secrets.
+        Ok(doc) => {
+            let example = secrets::load_example(&paths).ok().flatten();
+            known::from_secrets(&doc, example.as_ref()).ok().flatten()
+        }
         Err(e) => {
             notes.push(format!(
                 "envshim: note: the secrets' own values are not searched for: {e:#}"
@@ -209,7 +213,7 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Exit> {
         _ => baseline,
     };
     let mut notes = Vec::new();
-    let known = if args.no_known {
+    let known = if args.no_known || rules.known_rule().is_none() {
         None
     } else {
         known_values(global, &mut notes)

@@ -1,5 +1,5 @@
-//! Suppression (path allowlists, baselines) and file-level findings: mistakes that are
-//! about which file exists rather than a token inside it.
+//! Suppression: path allowlists and baselines. (Inline `envshim:allow` marks are read by
+//! the matcher.)
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 
 use super::fingerprint::Salt;
 use super::Finding;
-use crate::secrets::crypto::looks_encrypted;
 
 /// Path globs whose findings are suppressed (config `allowlist.paths`).
 #[derive(Debug)]
@@ -307,47 +306,5 @@ impl Baseline {
         let mut text = serde_json::to_string_pretty(&file)?;
         text.push('\n');
         crate::secrets::store::write_atomic(path, text.as_bytes(), 0o644)
-    }
-}
-
-/// File names of private SSH keys.
-const SSH_KEY_NAMES: &[&str] = &[
-    "id_rsa",
-    "id_dsa",
-    "id_ecdsa",
-    "id_ed25519",
-    "id_ecdsa_sk",
-    "id_ed25519_sk",
-];
-
-/// Findings about the file itself: an unencrypted secrets file, SSH private key files,
-/// dotenvx's `.env.keys`.
-pub fn file_level(path: &str, bytes: &[u8], whole: bool, out: &mut Vec<Finding>) {
-    let name = path.rsplit('/').next().unwrap_or(path);
-    let mut report = |rule: &str, description: &str| {
-        // The "secret" of a file-level finding is the file itself: fingerprint its content.
-        let content = String::from_utf8_lossy(bytes);
-        let mut finding = Finding::new(rule, description, path, 1, 1, &content);
-        finding.redacted = format!("(whole file, {} bytes)", bytes.len());
-        out.push(finding);
-    };
-    if whole
-        && name.ends_with(".env.secrets")
-        && !bytes.trim_ascii().is_empty()
-        && !looks_encrypted(bytes)
-    {
-        report(
-            "unencrypted-secrets-file",
-            "An envshim secrets file that is not encrypted (`envshim doctor` prints the command that encrypts it)",
-        );
-    }
-    if SSH_KEY_NAMES.contains(&name) {
-        report("ssh-private-key-file", "An SSH private key file");
-    }
-    if name == ".env.keys" {
-        report(
-            "dotenv-keys-file",
-            "A dotenvx private keys file (.env.keys)",
-        );
     }
 }

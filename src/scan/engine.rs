@@ -1,5 +1,5 @@
 //! The matcher: one keyword pass over a buffer, then each rule's regex only on the lines
-//! where its keywords occur; plus known values, file-level rules and inline allows.
+//! where its keywords occur; plus known values, file rules and inline allows.
 
 use aho_corasick::AhoCorasick;
 use memchr::{memchr, memrchr};
@@ -187,7 +187,7 @@ impl Matcher<'_> {
     }
 
     fn known_hits(&self, bytes: &[u8], hits: &mut Vec<Hit>) {
-        let Some(known) = self.known else {
+        let (Some(known), Some(rule)) = (self.known, self.rules.known_rule()) else {
             return;
         };
         for m in known.automaton.find_iter(bytes) {
@@ -200,9 +200,10 @@ impl Matcher<'_> {
                 .decode(matched)
                 .unwrap_or_else(|| String::from_utf8_lossy(matched).into_owned());
             hits.push(Hit {
-                rule: "known-secret".to_string(),
+                rule: rule.spec.id.clone(),
                 description: format!(
-                    "The value of {name} from the encrypted secrets file{}",
+                    "{}{}",
+                    rule.spec.description.replace("{name}", name),
                     form.label()
                 ),
                 start: m.start(),
@@ -210,6 +211,46 @@ impl Matcher<'_> {
                 priority: 3,
                 secret,
             });
+        }
+    }
+}
+
+impl Matcher<'_> {
+    /// Findings about the file itself (file rules): reported at its first line, the
+    /// whole content standing for the secret. `whole` is false for the added lines of a
+    /// commit, where a rule that needs a mark to be absent cannot judge. An
+    /// `envshim:allow` anywhere in the file suppresses them (and is counted).
+    pub fn file_findings(
+        &self,
+        path: &str,
+        bytes: &[u8],
+        whole: bool,
+        stats: &Stats,
+        out: &mut Vec<Finding>,
+    ) {
+        for &index in &self.rules.files {
+            let rule = &self.rules.rules[index];
+            if !rule.applies_to(path)
+                || (!whole && rule.content_exclude.is_some())
+                || rule.content.as_ref().is_some_and(|c| !c.is_match(bytes))
+                || rule
+                    .content_exclude
+                    .as_ref()
+                    .is_some_and(|x| x.is_match(bytes))
+            {
+                continue;
+            }
+            if memchr::memmem::find(bytes, ALLOW_MARK).is_some() {
+                stats
+                    .suppressed
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                continue;
+            }
+            let content = String::from_utf8_lossy(bytes);
+            let mut finding =
+                Finding::new(&rule.spec.id, &rule.spec.description, path, 1, 1, &content);
+            finding.redacted = format!("(whole file, {} bytes)", bytes.len());
+            out.push(finding);
         }
     }
 }

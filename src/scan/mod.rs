@@ -232,8 +232,8 @@ pub fn covers_whole_base(roots: &[PathBuf]) -> bool {
 
 impl Scan<'_> {
     /// Scans one buffer that stands for `path` (used by the git modes too). A buffer of
-    /// only the lines a commit added is not `whole`: file-level checks that look at the
-    /// whole content (is this secrets file encrypted?) are skipped for it.
+    /// only the lines a commit added is not `whole`: file rules that look at the whole
+    /// content (is this secrets file encrypted?) are skipped for it.
     pub fn scan_buffer(
         &self,
         path: &str,
@@ -246,13 +246,14 @@ impl Scan<'_> {
             // Scanned anyway, so that the summary can say how much the allowlist hid.
             let mut hidden = Vec::new();
             self.matcher.scan(path, bytes, stats, &mut hidden);
-            allow::file_level(path, bytes, whole, &mut hidden);
+            self.matcher
+                .file_findings(path, bytes, whole, stats, &mut hidden);
             stats
                 .suppressed
                 .fetch_add(hidden.len() as u64, Ordering::Relaxed);
         } else {
             self.matcher.scan(path, bytes, stats, out);
-            allow::file_level(path, bytes, whole, out);
+            self.matcher.file_findings(path, bytes, whole, stats, out);
         }
         stats.files.fetch_add(1, Ordering::Relaxed);
         stats.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);

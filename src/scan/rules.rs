@@ -15,8 +15,55 @@ pub const BUILTIN: &str = include_str!("rules.toml");
 /// How much text after a keyword a multi-line rule may match (private key blocks).
 const MULTILINE_WINDOW: usize = 16 * 1024;
 
-/// A rule as written in TOML.
+/// What a rule looks at.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RuleKind {
+    /// A secret at a position in the text: `keywords` select it, `regex` finds it.
+    #[default]
+    Text,
+    /// The file itself is the mistake: `path` names it, `content` (a regex the content
+    /// must match) and `content_exclude` (one it must not match) say when.
+    File,
+    /// The decrypted values of the secrets file (`known-secret`); its matcher is the
+    /// known-values automaton, built from the secrets when an identity is available.
+    KnownValues,
+}
+
+/// An example a rule must (`positive`) or must not (`negative`) find.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Example {
+    /// A text rule: a line of text.
+    Line(String),
+    /// A file rule: a path and the file's content.
+    File(FileExample),
+    /// The known-values rule: a value of the secrets file and text to search.
+    Known(KnownExample),
+}
+
+/// A file rule's example.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileExample {
+    /// The file's path.
+    pub path: String,
+    /// The file's content.
+    pub content: String,
+}
+
+/// The known-values rule's example.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KnownExample {
+    /// A value of the secrets file.
+    pub value: String,
+    /// Text in which it is (or is not) found.
+    pub content: String,
+}
+
+/// A rule as written in TOML.
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuleSpec {
     /// Unique id, e.g. `github-pat-classic`.
@@ -26,14 +73,19 @@ pub struct RuleSpec {
     /// Group for reporting (cloud, ai, generic, …).
     #[serde(default = "default_family")]
     pub family: String,
-    /// Lowercase literals; one of them occurs in every match (the prefilter).
+    /// What the rule looks at (default: text).
+    #[serde(default)]
+    pub kind: RuleKind,
+    /// Text rules: lowercase literals; one of them occurs in every match (the prefilter).
+    #[serde(default)]
     pub keywords: Vec<String>,
-    /// The pattern; its `secret` group is the secret.
+    /// Text rules: the pattern; its `secret` group is the secret.
+    #[serde(default)]
     pub regex: String,
     /// Minimum Shannon entropy (bits per character) of the secret.
     #[serde(default)]
     pub entropy: Option<f64>,
-    /// Only files whose path matches this regex.
+    /// Only files whose path matches this regex (for a file rule: the files it is about).
     #[serde(default)]
     pub path: Option<String>,
     /// Never files whose path matches this regex.
@@ -43,15 +95,22 @@ pub struct RuleSpec {
     /// secrets but are not: `NextToken`, `token_type`, …).
     #[serde(default)]
     pub exclude: Option<String>,
+    /// File rules: the file is reported only when its content matches this regex.
+    #[serde(default)]
+    pub content: Option<String>,
+    /// File rules: the file is not reported when its content matches this regex. Absence
+    /// can only be judged on a whole file, so such a rule skips the added lines of a commit.
+    #[serde(default)]
+    pub content_exclude: Option<String>,
     /// Secrets that are public by design (documented emulator or sample keys).
     #[serde(default)]
     pub allow: Vec<String>,
-    /// Lines the rule must find (checked by the test suite).
+    /// Examples the rule must find (checked by the test suite).
     #[serde(default)]
-    pub positive: Vec<String>,
-    /// Lines the rule must not find (checked by the test suite).
+    pub positive: Vec<Example>,
+    /// Examples the rule must not find (checked by the test suite).
     #[serde(default)]
-    pub negative: Vec<String>,
+    pub negative: Vec<Example>,
 }
 
 fn default_family() -> String {
@@ -84,6 +143,10 @@ pub struct Rule {
     pub path_exclude: Option<Regex>,
     /// Match-text exclusion.
     pub exclude: Option<Regex>,
+    /// File rules: what the content must match.
+    pub content: Option<Regex>,
+    /// File rules: what the content must not match.
+    pub content_exclude: Option<Regex>,
 }
 
 fn build_pattern(source: &str) -> Result<(Regex, usize), regex::Error> {
@@ -99,10 +162,12 @@ impl Rule {
     /// Compiles a rule now; errors name it (for rules from user configuration).
     pub fn compile(spec: RuleSpec) -> anyhow::Result<Rule> {
         let rule = Self::deferred(spec)?;
-        let pattern = build_pattern(&rule.spec.regex)
-            .map_err(|e| anyhow!("invalid regex: {}", one_line(&e)))
-            .with_context(|| format!("rule `{}`", rule.spec.id))?;
-        let _ = rule.pattern.set(Some(pattern));
+        if rule.spec.kind == RuleKind::Text {
+            let pattern = build_pattern(&rule.spec.regex)
+                .map_err(|e| anyhow!("invalid regex: {}", one_line(&e)))
+                .with_context(|| format!("rule `{}`", rule.spec.id))?;
+            let _ = rule.pattern.set(Some(pattern));
+        }
         Ok(rule)
     }
 
@@ -111,24 +176,26 @@ impl Rule {
     pub fn deferred(spec: RuleSpec) -> anyhow::Result<Rule> {
         let id = spec.id.clone();
         let context = || format!("rule `{id}`");
-        if spec.keywords.is_empty() || spec.keywords.iter().any(|k| k.is_empty()) {
-            return Err(anyhow!("needs at least one non-empty keyword")).with_context(context);
-        }
+        check_fields(&spec).with_context(context)?;
         // Matches stay within the line of their keyword unless the rule is about blocks
         // that span lines (private keys) or says so with `\n` or `(?s)`.
         let multiline = spec.family == "private-keys"
             || spec.regex.contains("\\n")
             || spec.regex.contains("(?s");
-        let compile_path = |p: &Option<String>| -> anyhow::Result<Option<Regex>> {
+        let compile = |p: &Option<String>, what: &str| -> anyhow::Result<Option<Regex>> {
             p.as_deref()
-                .map(|p| Regex::new(p).map_err(|e| anyhow!("invalid path regex: {}", one_line(&e))))
+                .map(|p| {
+                    Regex::new(p).map_err(|e| anyhow!("invalid {what} regex: {}", one_line(&e)))
+                })
                 .transpose()
                 .with_context(context)
         };
         Ok(Rule {
-            path: compile_path(&spec.path)?,
-            path_exclude: compile_path(&spec.path_exclude)?,
-            exclude: compile_path(&spec.exclude)?,
+            path: compile(&spec.path, "path")?,
+            path_exclude: compile(&spec.path_exclude, "path")?,
+            exclude: compile(&spec.exclude, "exclude")?,
+            content: compile(&spec.content, "content")?,
+            content_exclude: compile(&spec.content_exclude, "content")?,
             pattern: OnceLock::new(),
             multiline,
             spec,
@@ -216,12 +283,16 @@ impl Prefilter {
 pub struct RuleSet {
     /// The rules.
     pub rules: Vec<Rule>,
-    /// Keywords of the rules that apply to every file.
+    /// Keywords of the text rules that apply to every file.
     pub everywhere: Prefilter,
-    /// Keywords of the rules restricted to some paths (dotenv files): searched only in
-    /// files where one of those rules applies, so that their broad keywords cost nothing
-    /// elsewhere.
+    /// Keywords of the text rules restricted to some paths (dotenv files): searched only
+    /// in files where one of those rules applies, so that their broad keywords cost
+    /// nothing elsewhere.
     pub restricted: Prefilter,
+    /// The file rules (indexes into `rules`).
+    pub files: Vec<usize>,
+    /// The known-values rule, unless disabled.
+    pub known: Option<usize>,
 }
 
 impl RuleSet {
@@ -239,6 +310,12 @@ impl RuleSet {
             if !known.contains(id.as_str()) {
                 bail!("cannot disable rule `{id}`: there is no such rule");
             }
+        }
+        if let Some(spec) = extra.iter().find(|r| r.kind == RuleKind::KnownValues) {
+            bail!(
+                "rule `{}`: the known-values rule is built in (`known-secret`); a custom rule is a text or a file rule",
+                spec.id
+            );
         }
         let mut seen = HashSet::new();
         let mut rules = Vec::new();
@@ -264,23 +341,89 @@ impl RuleSet {
 
     /// Builds the prefilters over compiled rules.
     pub fn from_rules(rules: Vec<Rule>) -> anyhow::Result<RuleSet> {
-        let restricted = |r: &Rule| r.path.is_some();
-        let everywhere =
-            Prefilter::build(&rules, (0..rules.len()).filter(|&i| !restricted(&rules[i])))?;
-        let restricted =
-            Prefilter::build(&rules, (0..rules.len()).filter(|&i| restricted(&rules[i])))?;
+        let of_kind = |kind: RuleKind| -> Vec<usize> {
+            (0..rules.len())
+                .filter(|&i| rules[i].spec.kind == kind)
+                .collect()
+        };
+        let text = of_kind(RuleKind::Text);
+        let (restricted, everywhere): (Vec<usize>, Vec<usize>) =
+            text.into_iter().partition(|&i| rules[i].path.is_some());
+        let everywhere = Prefilter::build(&rules, everywhere.into_iter())?;
+        let restricted = Prefilter::build(&rules, restricted.into_iter())?;
+        let files = of_kind(RuleKind::File);
+        let known = match of_kind(RuleKind::KnownValues)[..] {
+            [] => None,
+            [one] => Some(one),
+            _ => bail!("there can be only one known-values rule (`known-secret`)"),
+        };
         Ok(RuleSet {
             rules,
             everywhere,
             restricted,
+            files,
+            known,
         })
     }
 
-    /// True when any path-restricted rule applies to `path`.
+    /// True when any path-restricted text rule applies to `path`.
     pub fn any_restricted_applies(&self, path: &str) -> bool {
         self.rules
             .iter()
-            .any(|r| r.path.is_some() && r.applies_to(path))
+            .any(|r| r.spec.kind == RuleKind::Text && r.path.is_some() && r.applies_to(path))
+    }
+
+    /// The known-values rule, unless it is disabled.
+    pub fn known_rule(&self) -> Option<&Rule> {
+        self.known.map(|i| &self.rules[i])
+    }
+}
+
+/// Each kind of rule has its own fields; a field of another kind is a mistake (a file
+/// rule with keywords would silently never use them).
+fn check_fields(spec: &RuleSpec) -> anyhow::Result<()> {
+    let text_only = [
+        ("keywords", !spec.keywords.is_empty()),
+        ("regex", !spec.regex.is_empty()),
+        ("entropy", spec.entropy.is_some()),
+        ("exclude", spec.exclude.is_some()),
+        ("allow", !spec.allow.is_empty()),
+    ];
+    let file_only = [
+        ("content", spec.content.is_some()),
+        ("content_exclude", spec.content_exclude.is_some()),
+    ];
+    let path = [
+        ("path", spec.path.is_some()),
+        ("path_exclude", spec.path_exclude.is_some()),
+    ];
+    let refuse = |fields: &[(&str, bool)], kind: &str| -> anyhow::Result<()> {
+        match fields.iter().find(|(_, set)| *set) {
+            Some((field, _)) => bail!("`{field}` does not apply to a {kind} rule"),
+            None => Ok(()),
+        }
+    };
+    match spec.kind {
+        RuleKind::Text => {
+            if spec.keywords.is_empty() || spec.keywords.iter().any(|k| k.is_empty()) {
+                bail!("needs at least one non-empty keyword");
+            }
+            if spec.regex.is_empty() {
+                bail!("needs a regex");
+            }
+            refuse(&file_only, "text")
+        }
+        RuleKind::File => {
+            if spec.path.is_none() {
+                bail!("a file rule needs a `path` regex naming its files");
+            }
+            refuse(&text_only, "file")
+        }
+        RuleKind::KnownValues => {
+            refuse(&text_only, "known-values")?;
+            refuse(&file_only, "known-values")?;
+            refuse(&path, "known-values")
+        }
     }
 }
 
@@ -374,6 +517,41 @@ mod tests {
         out
     }
 
+    /// The rule ids that `set` reports for one example.
+    fn found(set: &RuleSet, rule: &Rule, example: &Example) -> Result<Vec<String>, String> {
+        let stats = Stats::default();
+        let mut out = Vec::new();
+        match (rule.spec.kind, example) {
+            (RuleKind::Text, Example::Line(line)) => out = scan(set, example_path(rule), line),
+            (RuleKind::File, Example::File(file)) => {
+                let matcher = Matcher {
+                    rules: set,
+                    known: None,
+                    allow_secrets: &[],
+                };
+                matcher.file_findings(&file.path, file.content.as_bytes(), true, &stats, &mut out);
+            }
+            (RuleKind::KnownValues, Example::Known(known)) => {
+                let quoted = format!("K='{}'\n", known.value);
+                let doc = crate::secrets::dotenv::parse(&quoted).map_err(|e| e.to_string())?;
+                let values = crate::scan::known::from_document(&doc).map_err(|e| e.to_string())?;
+                let matcher = Matcher {
+                    rules: set,
+                    known: values.as_ref(),
+                    allow_secrets: &[],
+                };
+                matcher.scan(
+                    "src/example.txt",
+                    known.content.as_bytes(),
+                    &stats,
+                    &mut out,
+                );
+            }
+            _ => return Err("an example of another kind of rule".to_string()),
+        }
+        Ok(out.into_iter().map(|f| f.rule).collect())
+    }
+
     #[test]
     fn every_builtin_rule_finds_its_positives_and_not_its_negatives() {
         let file: RuleFile = toml::from_str(BUILTIN).unwrap();
@@ -388,16 +566,17 @@ mod tests {
             // Each rule alone: where rules overlap, the report keeps only the most
             // specific, which is tested separately.
             let rule = Rule::compile(spec.clone()).expect("built-in rule compiles");
-            let path = example_path(&rule);
-            let set = RuleSet::from_rules(vec![rule]).unwrap();
-            for line in &spec.positive {
-                if !scan(&set, path, line).iter().any(|f| f.rule == id) {
-                    failures.push(format!("{id}: positive not found: {line:?}"));
-                }
-            }
-            for line in &spec.negative {
-                if scan(&set, path, line).iter().any(|f| f.rule == id) {
-                    failures.push(format!("{id}: negative found: {line:?}"));
+            let set = RuleSet::from_rules(vec![Rule::compile(spec.clone()).unwrap()]).unwrap();
+            for (expected, examples) in [(true, &spec.positive), (false, &spec.negative)] {
+                for example in examples {
+                    match found(&set, &rule, example) {
+                        Ok(ids) if ids.contains(&id) == expected => {}
+                        Ok(_) if expected => {
+                            failures.push(format!("{id}: positive not found: {example:?}"))
+                        }
+                        Ok(_) => failures.push(format!("{id}: negative found: {example:?}")),
+                        Err(e) => failures.push(format!("{id}: {e}: {example:?}")),
+                    }
                 }
             }
         }
@@ -407,6 +586,17 @@ mod tests {
             failures.len(),
             failures.join("\n")
         );
+    }
+
+    #[test]
+    fn dotenv_files_are_recognised_in_any_case() {
+        let set = RuleSet::load(Vec::new(), &[]).unwrap();
+        for path in ["config/.env", ".ENV", "app/.Env.Production"] {
+            assert!(set.any_restricted_applies(path), "{path}");
+        }
+        for path in ["config/.env.example", ".ENV.EXAMPLE", "env.txt"] {
+            assert!(!set.any_restricted_applies(path), "{path}");
+        }
     }
 
     #[test]
@@ -424,6 +614,10 @@ mod tests {
         let mut ids = HashSet::new();
         for rule in &file.rule {
             assert!(ids.insert(rule.id.clone()), "duplicate id {}", rule.id);
+            if rule.kind != RuleKind::Text {
+                Rule::compile(rule.clone()).unwrap();
+                continue;
+            }
             assert!(
                 rule.keywords
                     .iter()
@@ -443,6 +637,63 @@ mod tests {
     }
 
     #[test]
+    fn user_file_rules_work_and_fields_of_another_kind_are_refused() {
+        let stats = Stats::default();
+        let rule = |toml: &str| -> anyhow::Result<RuleSet> {
+            let file: RuleFile = toml::from_str(toml)?;
+            RuleSet::load(file.rule, &[])
+        };
+        let set = rule(
+            "[[rule]]\nid = \"kube-config\"\ndescription = \"A kubeconfig\"\nkind = \"file\"\n\
+             path = '(^|/)kubeconfig$'\ncontent = 'client-key-data:'\n",
+        )
+        .unwrap();
+        let matcher = Matcher {
+            rules: &set,
+            known: None,
+            allow_secrets: &[],
+        };
+        let mut out = Vec::new();
+        matcher.file_findings(
+            "ops/kubeconfig",
+            b"users:\n client-key-data: x\n",
+            true,
+            &stats,
+            &mut out,
+        );
+        matcher.file_findings("ops/kubeconfig", b"clusters: []\n", true, &stats, &mut out);
+        matcher.file_findings(
+            "ops/kubeconfig.md",
+            b"client-key-data:",
+            true,
+            &stats,
+            &mut out,
+        );
+        let ids: Vec<&str> = out.iter().map(|f| f.rule.as_str()).collect();
+        assert_eq!(ids, vec!["kube-config"]);
+        assert_eq!(out[0].line, 1);
+        for (toml, problem) in [
+            (
+                "kind = \"file\"\npath = 'x'\nkeywords = ['x']",
+                "`keywords` does not apply",
+            ),
+            ("kind = \"file\"\ncontent = 'x'", "needs a `path`"),
+            (
+                "keywords = ['x']\nregex = 'x'\ncontent = 'x'",
+                "`content` does not apply",
+            ),
+            ("kind = \"known-values\"", "built in"),
+        ] {
+            let err = rule(&format!(
+                "[[rule]]\nid = \"mine\"\ndescription = \"d\"\n{toml}\n"
+            ))
+            .unwrap_err();
+            let text = format!("{err:#}");
+            assert!(text.contains(problem) && text.contains("mine"), "{text}");
+        }
+    }
+
+    #[test]
     fn user_rules_extend_and_may_disable_but_not_shadow() {
         let custom = RuleSpec {
             id: "acme-token".into(),
@@ -450,13 +701,7 @@ mod tests {
             family: "custom".into(),
             keywords: vec!["acme_".into()],
             regex: "(?P<secret>acme_[a-z0-9]{20})".into(),
-            entropy: None,
-            path: None,
-            path_exclude: None,
-            exclude: None,
-            allow: vec![],
-            positive: vec![],
-            negative: vec![],
+            ..RuleSpec::default()
         };
         let builtins = RuleSet::load(Vec::new(), &[]).unwrap().rules.len();
         let set = RuleSet::load(vec![custom.clone()], &[]).unwrap();

@@ -1,5 +1,5 @@
 //! The dotenv dialect inside `.env.secrets` (DESIGN §2): scope markers, one definition per
-//! key, `# optional` marks, and values with exactly the semantics of `dotenvy`.
+//! key, `# optional` and `# public` marks, and values with exactly the semantics of `dotenvy`.
 //!
 //! Parsing happens in two passes. This module finds the structure itself — which lines
 //! are markers, comments and entries, where a multi-line quoted value ends — because it
@@ -48,6 +48,9 @@ pub struct Entry {
     pub line: usize,
     /// True when the definition's last line ends in a `# optional` comment.
     pub optional: bool,
+    /// True when the definition's last line ends in a `# public` comment: the value is
+    /// not a secret, and the scanner does not search for it.
+    pub public: bool,
     /// The value as `dotenvy` computes it; wiped from memory on drop.
     pub value: Zeroizing<String>,
     /// The definition's text as written (all its lines, with the final newline).
@@ -62,6 +65,7 @@ impl fmt::Debug for Entry {
             .field("scope", &self.scope)
             .field("line", &self.line)
             .field("optional", &self.optional)
+            .field("public", &self.public)
             .finish_non_exhaustive()
     }
 }
@@ -195,6 +199,7 @@ impl Document {
             scope: scope.unwrap_or(Scope::Runtime),
             line: 0,
             optional: false,
+            public: false,
             value,
             raw,
         });
@@ -293,7 +298,7 @@ impl Document {
     }
 
     /// The example file for this document: envshim's own header, then the same markers
-    /// and keys, every value empty. `# optional` marks come from this document and from
+    /// and keys, every value empty. `# optional` and `# public` marks come from this document and from
     /// `previous` (the current example); keys only `previous` declares are kept unless
     /// listed in `removed`. No comment of the secrets file is copied: a comment there
     /// often holds an old value or a commented-out key block, and the example is public.
@@ -316,18 +321,23 @@ impl Document {
             .flat_map(|p| p.entries())
             .map(|e| (e.key.as_str(), e))
             .collect();
-        let optional_before = |key: &str| declared.get(key).is_some_and(|e| e.optional);
-        let blank = |key: &str, scope: Scope, optional: bool| Entry {
+        let marked_before = |key: &str| {
+            declared
+                .get(key)
+                .map_or((false, false), |e| (e.optional, e.public))
+        };
+        let blank = |key: &str, scope: Scope, (optional, public): (bool, bool)| Entry {
             key: key.to_string(),
             scope,
             line: 0,
             optional,
+            public,
             value: Zeroizing::new(String::new()),
-            raw: Zeroizing::new(if optional {
-                format!("{key}= # optional\n")
-            } else {
-                format!("{key}=\n")
-            }),
+            raw: Zeroizing::new(format!(
+                "{key}={}{}\n",
+                if optional { " # optional" } else { "" },
+                if public { " # public" } else { "" }
+            )),
         };
         let mut example = Document::default();
         let mut emitted = std::collections::HashSet::new();
@@ -354,13 +364,18 @@ impl Document {
                     let writing = may_declare(&e.key);
                     if before == Some(e.scope) || writing {
                         emitted.insert(e.key.as_str());
-                        // A `# optional` mark in the secrets file counts only for a key
-                        // this command writes: otherwise a forged file could make a
-                        // required key optional through somebody's unrelated `set`.
+                        // A mark in the secrets file counts only for a key this command
+                        // writes: otherwise a forged file could make a required key
+                        // optional, or a secret public (unsearched), through somebody's
+                        // unrelated `set`.
+                        let (optional, public) = marked_before(&e.key);
                         example.items.push(Item::Entry(blank(
                             &e.key,
                             e.scope,
-                            optional_before(&e.key) || (writing && e.optional),
+                            (
+                                optional || (writing && e.optional),
+                                public || (writing && e.public),
+                            ),
                         )));
                     } else if before.is_none() {
                         left_out.push(e.key.clone());
@@ -371,7 +386,11 @@ impl Document {
         for declared in previous.iter().flat_map(|p| p.entries()) {
             if !emitted.contains(declared.key.as_str()) && !removed.contains(&declared.key.as_str())
             {
-                example.insert(blank(&declared.key, declared.scope, declared.optional));
+                example.insert(blank(
+                    &declared.key,
+                    declared.scope,
+                    (declared.optional, declared.public),
+                ));
             }
         }
         (example.render().to_string(), left_out)
@@ -388,7 +407,8 @@ impl Document {
 /// of the secrets file).
 pub const EXAMPLE_HEADER: &str = "\
 # The keys of the encrypted secrets file beside this one, by scope; never their values.
-# Written by envshim on every change. A key whose line ends in `# optional` may be unset.
+# Written by envshim on every change. A key whose line ends in `# optional` may be unset;
+# `# public` marks a value that is not a secret (the scanner does not search for it).
 ";
 
 /// Renders `KEY=value`, quoted so that dotenvy reads back exactly `value`. Keeps an
@@ -661,6 +681,7 @@ struct Span {
     scope: Scope,
     line: usize,
     optional: bool,
+    public: bool,
     /// Byte range of the definition's text (all of its lines) in the document.
     range: std::ops::Range<usize>,
 }
@@ -716,6 +737,7 @@ pub fn parse(text: &str) -> Result<Document, ParseError> {
                     scope: span.scope,
                     line: span.line,
                     optional: span.optional,
+                    public: span.public,
                     value,
                 })
             }
@@ -843,10 +865,12 @@ fn locate_value_error(text: &str, spans: &[&Span]) -> ParseError {
 
 /// Where a quote-aware walk over a value ended.
 enum ValueEnd {
-    /// The definition ends on this line; `optional` if its comment is `# optional`.
+    /// The definition ends on this line, with the marks its comment holds.
     Line {
-        /// The comment is `# optional`.
+        /// The comment holds the `optional` mark.
         optional: bool,
+        /// The comment holds the `public` mark.
+        public: bool,
         /// The comment's text after `#`, if there is a comment.
         comment: Option<String>,
         /// Byte offset in the line where the value ends: its comment's `#`, or the end.
@@ -862,6 +886,26 @@ enum Quote {
     None,
     Single,
     Double,
+}
+
+/// The marks a definition's comment holds: `(optional, public)`. A comment is marks
+/// only when every word of it is one (`# optional`, `# public`, `# optional # public`,
+/// `# public, optional`); any other comment (`# public key of the CI bot`) marks nothing.
+fn marks(comment: &str) -> (bool, bool) {
+    let mut found = (false, false);
+    for word in comment
+        .split(|c: char| c == '#' || c == ',' || c.is_whitespace())
+        .filter(|w| !w.is_empty())
+    {
+        if word.eq_ignore_ascii_case("optional") {
+            found.0 = true;
+        } else if word.eq_ignore_ascii_case("public") {
+            found.1 = true;
+        } else {
+            return (false, false);
+        }
+    }
+    found
 }
 
 /// Walks one physical line of a value, updating `quote`. `escaped` carries a backslash
@@ -888,9 +932,11 @@ fn walk_value_line(line: &str, quote: &mut Quote, escaped: &mut bool) -> ValueEn
             (Quote::Double, '"') | (Quote::Single, '\'') => *quote = Quote::None,
             (Quote::None, '#') if after_space => {
                 let comment = &line[i + 1..];
+                let (optional, public) = marks(comment);
                 return ValueEnd::Line {
                     end: i,
-                    optional: comment.trim().eq_ignore_ascii_case("optional"),
+                    optional,
+                    public,
                     comment: Some(comment.trim_end_matches(['\n', '\r']).to_string()),
                 };
             }
@@ -905,6 +951,7 @@ fn walk_value_line(line: &str, quote: &mut Quote, escaped: &mut bool) -> ValueEn
         ValueEnd::Line {
             end: line.len(),
             optional: false,
+            public: false,
             comment: None,
         }
     }
@@ -1015,7 +1062,10 @@ fn structure(text: &str) -> Result<Vec<Piece>, ParseError> {
                 }
             }
         }
-        let ValueEnd::Line { optional, .. } = end else {
+        let ValueEnd::Line {
+            optional, public, ..
+        } = end
+        else {
             unreachable!("the loop above runs until the value ends")
         };
         if let Some(first) = seen.insert(key, number) {
@@ -1030,6 +1080,7 @@ fn structure(text: &str) -> Result<Vec<Piece>, ParseError> {
             scope,
             line: number,
             optional,
+            public,
             range: start..offset,
         }));
     }
@@ -1191,6 +1242,44 @@ mod tests {
             let back = parse(&text).unwrap_or_else(|e| panic!("{value:?}: {e}"));
             assert_eq!(back.get("K").unwrap().value.as_str(), value, "{text:?}");
         }
+    }
+
+    #[test]
+    fn public_and_optional_marks_are_read_alone_or_together() {
+        let doc = parse(
+            "A= # public\nB=x # optional # public\nC= #Public, Optional\nD= # public key of the bot\nE='# public'\n",
+        )
+        .unwrap();
+        let flags: Vec<(bool, bool)> = doc.entries().map(|e| (e.optional, e.public)).collect();
+        assert_eq!(
+            flags,
+            vec![
+                (false, true),
+                (true, true),
+                (true, true),
+                (false, false),
+                (false, false)
+            ]
+        );
+    }
+
+    #[test]
+    fn example_keeps_public_marks_from_the_example_and_from_what_is_written() {
+        let secrets = parse("A=x\nB=y # public\nC=z # optional # public\nD=w # public\n").unwrap();
+        let previous = parse("A= # public\nD=\n").unwrap();
+        // C is written by this command; D is not (its mark in the secrets file does not
+        // count); A keeps the example's mark.
+        let (example, _) = secrets.example(Some(&previous), &[], &|k| k == "B" || k == "C");
+        assert_eq!(
+            example,
+            format!("{EXAMPLE_HEADER}A= # public\nB= # public\nC= # optional # public\nD=\n")
+        );
+        let back = parse(&example).unwrap();
+        let flags: Vec<(bool, bool)> = back.entries().map(|e| (e.optional, e.public)).collect();
+        assert_eq!(
+            flags,
+            vec![(false, true), (false, true), (true, true), (false, false)]
+        );
     }
 
     #[test]

@@ -310,7 +310,7 @@ pub fn load_example(paths: &SecretsPaths) -> anyhow::Result<Option<Document>> {
             let trimmed = line.trim();
             let definition = !trimmed.is_empty() && !trimmed.starts_with('#');
             (definition && !example_definition(trimmed)).then_some(
-                "a value or anything but `KEY=` and a `# optional` mark (the example holds keys only)",
+                "a value or anything but `KEY=` and a `# optional` or `# public` mark (the example holds keys only)",
             )
         });
         if let Some(problem) = problem {
