@@ -65,12 +65,15 @@ fn lines_of(found: &Found) -> Vec<(String, usize)> {
     found.iter().map(|(p, l, _)| (p.clone(), *l)).collect()
 }
 
+/// What a case is, and how to set it up in a fresh repository.
+type Case = (&'static str, fn(&Project));
+
 #[test]
 fn attributes_cannot_hide_added_lines() {
     let t = token();
     // Each marks the changed files as binary, or converts them for diffs, so that git
     // prints no added lines unless told otherwise.
-    let cases: [(&str, fn(&Project)); 4] = [
+    let cases: [Case; 4] = [
         ("-diff in the change's own .gitattributes", |p| {
             p.write(".gitattributes", "*.py -diff\n");
         }),
