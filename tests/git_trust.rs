@@ -159,6 +159,29 @@ fn a_merge_is_scanned_for_what_no_parent_has() {
     let (r, found) = scan(&p, &["--history"]);
     r.code(1);
     assert_eq!(found, expected);
+    // A user's choice of how merges are shown (`-m` follows it) changes nothing.
+    for shown in [
+        "first-parent",
+        "combined",
+        "dense-combined",
+        "remerge",
+        "off",
+    ] {
+        let global = p.home.join(format!("gitconfig-{shown}"));
+        let global = global.to_str().unwrap();
+        Command::new("git")
+            .args(["config", "--file", global, "log.diffMerges", shown])
+            .status()
+            .unwrap();
+        let (r, found) = scan_in(
+            &p,
+            &p.root,
+            &[("GIT_CONFIG_GLOBAL", global)],
+            &["--history"],
+        );
+        r.code(1);
+        assert_eq!(found, expected, "log.diffMerges={shown}");
+    }
     // The merges alone.
     let (r, found) = scan(&p, &["--range", &format!("{evil}^1..{evil}")]);
     r.code(1);
@@ -446,4 +469,34 @@ fn the_github_workflow_scans_a_new_branch_and_a_force_push() {
             .collect();
         assert_eq!(uris, ["feature.py"]);
     }
+}
+
+#[test]
+fn the_hook_sees_what_commit_a_and_a_partial_commit_commit() {
+    // `git commit -a` and `git commit PATH` run the hook on a temporary index
+    // (GIT_INDEX_FILE); that index is the one scanned, attributes and settings or not.
+    let p = Project::new();
+    p.run(["hook", "install"]).ok();
+    git(&p, &["config", "diff.interHunkContext", "5"]).ok();
+    p.write(".gitattributes", "*.py -diff\n");
+    p.write("a.py", "x = 1\ny = 2\nz = 3\n");
+    p.write("b.py", "x = 1\n");
+    commit(&p, "base");
+    let t = token();
+    p.write("a.py", format!("x = 10\ny = 2\nz = 3\nT = '{t}'\n"));
+    let r = git(&p, &["commit", "-q", "-a", "-m", "all"]).code(1);
+    assert!(r.stderr.contains("a.py:4:6"), "{r:?}");
+    // Partial: only a.py is committed, from a temporary index; b.py's staged change is
+    // not part of it.
+    p.write("b.py", "x = 2\n");
+    git(&p, &["add", "b.py"]).ok();
+    let r = git(&p, &["commit", "-q", "-m", "partial", "--", "a.py"]).code(1);
+    assert!(r.stderr.contains("a.py:4:6"), "{r:?}");
+    p.write("a.py", "x = 10\ny = 2\nz = 3\n");
+    p.write("b.py", format!("x = 2\nT = '{t}'\n"));
+    git(&p, &["commit", "-q", "-m", "partial", "--", "a.py"]).ok();
+    assert_eq!(
+        git(&p, &["log", "--oneline"]).ok().stdout.lines().count(),
+        2
+    );
 }
