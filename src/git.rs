@@ -267,10 +267,24 @@ pub enum PatchLine<'a> {
         /// How many parents it has.
         parents: usize,
     },
-    /// `diff --git …`: a new file's section; its path is not known yet.
-    FileStart,
+    /// `diff --git a/… b/…`: a new file's section, and its new-side path when the line
+    /// tells it unambiguously (`+++`, which follows when there are hunks, is surer).
+    FileStart(Option<Vec<u8>>),
+    /// `rename to …` or `copy to …`: the new-side path.
+    Target(Vec<u8>),
+    /// `index <old>..<new>`: the file's blob ids (full with `--full-index`).
+    Index {
+        /// The old blob's id (zeros for a new file).
+        old: &'a [u8],
+        /// The new blob's id (zeros for a deletion).
+        new: &'a [u8],
+        /// The mode, when the line gives it (unchanged mode).
+        mode: &'a [u8],
+    },
     /// `+++ b/path`: the file's new-side path; None for `/dev/null` (a deletion).
     Path(Option<Vec<u8>>),
+    /// `new file mode 160000` or `new mode 160000`: the new side is a submodule.
+    Gitlink,
     /// A hunk header: git printed hunk information for the current file.
     Hunk,
     /// An added line (without its `+`) and its line number on the new side.
@@ -325,8 +339,28 @@ impl PatchParser {
                 parents: ids.count(),
             };
         }
-        if line.starts_with(b"diff --git ") {
-            return PatchLine::FileStart;
+        if let Some(rest) = line.strip_prefix(b"diff --git ") {
+            return PatchLine::FileStart(diff_git_path(rest));
+        }
+        if let Some(rest) = line
+            .strip_prefix(b"rename to ")
+            .or_else(|| line.strip_prefix(b"copy to "))
+        {
+            return PatchLine::Target(unquote(rest));
+        }
+        if line == b"new file mode 160000" || line == b"new mode 160000" {
+            return PatchLine::Gitlink;
+        }
+        if let Some(rest) = line.strip_prefix(b"index ") {
+            let mut fields = rest.split(|&b| b == b' ');
+            let ids = fields.next().unwrap_or_default();
+            if let Some(at) = ids.windows(2).position(|w| w == b"..") {
+                return PatchLine::Index {
+                    old: &ids[..at],
+                    new: &ids[at + 2..],
+                    mode: fields.next().unwrap_or_default(),
+                };
+            }
         }
         if let Some(rest) = line.strip_prefix(b"+++ ") {
             // Git ends the name with a tab when it contains a space.
@@ -365,7 +399,7 @@ pub fn added_lines(diff: &[u8]) -> AddedLines {
     let mut current: Option<Vec<u8>> = None;
     for line in diff.split(|&b| b == b'\n') {
         match parser.line(line) {
-            PatchLine::FileStart | PatchLine::Commit { .. } => current = None,
+            PatchLine::FileStart(_) | PatchLine::Commit { .. } => current = None,
             PatchLine::Path(path) => current = path,
             PatchLine::Hunk => {
                 if let Some(path) = &current {
@@ -377,10 +411,34 @@ pub fn added_lines(diff: &[u8]) -> AddedLines {
                     added.lines.entry(path.clone()).or_default().insert(number);
                 }
             }
-            PatchLine::Other => {}
+            PatchLine::Target(_)
+            | PatchLine::Index { .. }
+            | PatchLine::Gitlink
+            | PatchLine::Other => {}
         }
     }
     added
+}
+
+/// The new-side path of `a/<path> b/<path>` (the rest of a `diff --git` line), when it
+/// can be told: both names quoted, or both plain and equal (a plain name may hold
+/// spaces, so the halves are compared). A rename's names differ; `rename to` says it.
+fn diff_git_path(rest: &[u8]) -> Option<Vec<u8>> {
+    if rest.first() == Some(&b'"') {
+        let mut i = 1;
+        while i < rest.len() && rest[i] != b'"' {
+            i += if rest[i] == b'\\' { 2 } else { 1 };
+        }
+        let second = rest.get(i + 2..)?;
+        let path = unquote(second);
+        return path.strip_prefix(b"b/").map(<[u8]>::to_vec);
+    }
+    let n = rest.len().checked_sub(5)? / 2;
+    let (a, b) = (rest.get(..2 + n)?, rest.get(3 + n..)?);
+    (rest.len() == 2 * n + 5
+        && a.strip_prefix(b"a/")? == b.strip_prefix(b"b/")?
+        && rest[2 + n] == b' ')
+        .then(|| a[2..].to_vec())
 }
 
 /// The `(start, count)` of the old and new side of a hunk header's `-a,b +c,d`.
@@ -613,17 +671,46 @@ impl MergeLines {
     }
 }
 
+/// The file section being read: what is needed to scan its blob whole when git
+/// printed no hunks for a changed file.
+#[derive(Debug, Default)]
+struct Section {
+    path: Option<Vec<u8>>,
+    new_blob: Option<String>,
+    hunks: bool,
+    gitlink: bool,
+}
+
+/// Reads a blob by id for the no-hunks fallback.
+type BlobSource<'a> = &'a mut dyn FnMut(&str) -> anyhow::Result<Vec<u8>>;
+
 /// Turns the stream of [`PatchLine`]s from `git log -p -m` into [`AddedChunk`]s: one
 /// per (commit, file) for ordinary commits, and for a merge the lines it adds relative
-/// to each parent.
+/// to each parent. A changed file that git printed no hunks for (it must print them
+/// under the pinned options; this is the fallback) counts as added throughout.
 struct ChunkBuilder<'a> {
     chunk: &'a mut dyn FnMut(AddedChunk),
+    blob: BlobSource<'a>,
     current: AddedChunk,
     path: Option<Vec<u8>>,
     merge: Option<MergeLines>,
+    section: Section,
+    error: Option<anyhow::Error>,
 }
 
-impl ChunkBuilder<'_> {
+impl<'a> ChunkBuilder<'a> {
+    fn new(chunk: &'a mut dyn FnMut(AddedChunk), blob: BlobSource<'a>) -> Self {
+        ChunkBuilder {
+            chunk,
+            blob,
+            current: AddedChunk::default(),
+            path: None,
+            merge: None,
+            section: Section::default(),
+            error: None,
+        }
+    }
+
     fn flush_file(&mut self) {
         if !self.current.text.is_empty() {
             let done = AddedChunk {
@@ -635,16 +722,51 @@ impl ChunkBuilder<'_> {
         }
     }
 
-    fn finish_commit(&mut self) {
+    /// Ends a file's section; without hunks for a changed blob, its every line is added.
+    fn end_section(&mut self) {
         self.flush_file();
+        let section = std::mem::take(&mut self.section);
+        let (false, false, Some(path), Some(blob)) = (
+            section.hunks,
+            section.gitlink,
+            section.path,
+            section.new_blob,
+        ) else {
+            return;
+        };
+        let content = match (self.blob)(&blob) {
+            Ok(content) => content,
+            Err(e) => {
+                self.error.get_or_insert(e);
+                return;
+            }
+        };
+        let content = content.strip_suffix(b"\n").unwrap_or(&content);
+        self.current.path.clone_from(&path);
+        for (i, text) in content.split(|&b| b == b'\n').enumerate() {
+            self.added(&path, i + 1, text);
+        }
+        self.flush_file();
+    }
+
+    fn finish_commit(&mut self) {
+        self.end_section();
         if let Some(merge) = self.merge.take() {
             merge.finish(&self.current.commit, self.chunk);
+        }
+    }
+
+    fn added(&mut self, path: &[u8], number: usize, text: &[u8]) {
+        match &mut self.merge {
+            Some(merge) => merge.added(path, number, text),
+            None => self.current.push(number, text),
         }
     }
 
     fn line(&mut self, line: PatchLine<'_>) {
         match line {
             PatchLine::Commit { id, parents } => {
+                self.end_section();
                 let id = String::from_utf8_lossy(id);
                 if let Some(merge) = self.merge.as_mut().filter(|_| id == self.current.commit) {
                     merge.diff += 1;
@@ -658,23 +780,36 @@ impl ChunkBuilder<'_> {
                 }
                 self.path = None;
             }
-            PatchLine::FileStart => {
-                self.flush_file();
+            PatchLine::FileStart(path) => {
+                self.end_section();
+                self.section.path = path;
                 self.path = None;
+            }
+            PatchLine::Target(path) => self.section.path = Some(path),
+            // A submodule's ids are commits in another repository, not blobs.
+            PatchLine::Gitlink => self.section.gitlink = true,
+            PatchLine::Index { old, new, mode } => {
+                self.section.gitlink |= mode == b"160000";
+                if old != new && !new.iter().all(|&b| b == b'0') {
+                    self.section.new_blob = Some(String::from_utf8_lossy(new).into_owned());
+                }
             }
             PatchLine::Path(path) => {
                 self.flush_file();
                 self.current.path = path.clone().unwrap_or_default();
+                if path.is_some() {
+                    self.section.path.clone_from(&path);
+                }
                 self.path = path;
             }
+            PatchLine::Hunk => self.section.hunks = true,
             PatchLine::Added(number, text) => {
-                let Some(path) = &self.path else { return };
-                match &mut self.merge {
-                    Some(merge) => merge.added(path, number, text),
-                    None => self.current.push(number, text),
+                if let Some(path) = self.path.take() {
+                    self.added(&path, number, text);
+                    self.path = Some(path);
                 }
             }
-            PatchLine::Hunk | PatchLine::Other => {}
+            PatchLine::Other => {}
         }
     }
 }
@@ -699,6 +834,7 @@ pub fn for_each_added_chunk(
             LOG_FORMAT,
         ])
         .args(DIFF_OPTIONS)
+        .arg("--full-index")
         .args(revisions)
         .arg("--")
         .stdout(Stdio::piped())
@@ -716,12 +852,18 @@ pub fn for_each_added_chunk(
     });
     let mut reader = BufReader::with_capacity(1 << 16, stdout);
     let mut parser = PatchParser::default();
-    let mut builder = ChunkBuilder {
-        chunk: &mut chunk,
-        current: AddedChunk::default(),
-        path: None,
-        merge: None,
+    // Started only if the fallback needs a blob.
+    let mut blobs: Option<BlobReader> = None;
+    let mut blob = |id: &str| -> anyhow::Result<Vec<u8>> {
+        let reader = match &mut blobs {
+            Some(reader) => reader,
+            None => blobs.insert(BlobReader::start(root)?),
+        };
+        reader
+            .read(id, u64::MAX)?
+            .context("git cat-file: no content")
     };
+    let mut builder = ChunkBuilder::new(&mut chunk, &mut blob);
     let mut line = Vec::new();
     loop {
         line.clear();
@@ -731,6 +873,9 @@ pub fn for_each_added_chunk(
         builder.line(parser.line(&line));
     }
     builder.finish_commit();
+    if let Some(e) = builder.error.take() {
+        return Err(e);
+    }
     let status = child.wait()?;
     let err = stderr.and_then(|t| t.join().ok()).unwrap_or_default();
     if !status.success() {
@@ -793,12 +938,8 @@ mod tests {
                 String::from_utf8(c.text).unwrap(),
             ))
         };
-        let mut builder = ChunkBuilder {
-            chunk: &mut push,
-            current: AddedChunk::default(),
-            path: None,
-            merge: None,
-        };
+        let mut blob = |id: &str| Ok(format!("blob {id}\nsecond line\n").into_bytes());
+        let mut builder = ChunkBuilder::new(&mut push, &mut blob);
         let mut parser = PatchParser::default();
         for line in log.split(|&b| b == b'\n') {
             builder.line(parser.line(line));
@@ -821,6 +962,44 @@ mod tests {
         let log =
             b"\0commit m p1 p2\n\ndiff --git a/f b/f\n--- a/f\n+++ b/f\n@@ -3,0 +4 @@\n+side\n";
         assert!(chunks(log).is_empty());
+    }
+
+    #[test]
+    fn paths_from_diff_git_lines() {
+        assert_eq!(diff_git_path(b"a/x.py b/x.py"), Some(b"x.py".to_vec()));
+        assert_eq!(
+            diff_git_path(b"a/dir b/x b/dir b/x"),
+            Some(b"dir b/x".to_vec())
+        );
+        assert_eq!(
+            diff_git_path(b"\"a/caf\\303\\251 \\\"q\" \"b/caf\\303\\251 \\\"q\""),
+            Some("caf\u{e9} \"q".as_bytes().to_vec())
+        );
+        // A rename's names differ: `rename to` says the new one.
+        assert_eq!(diff_git_path(b"a/old b/new"), None);
+        assert_eq!(diff_git_path(b"x"), None);
+    }
+
+    #[test]
+    fn a_file_without_hunks_is_read_whole() {
+        let log = b"\0commit c p\n\ndiff --git a/f b/f\nindex 1111..2222 100644\nBinary files a/f and b/f differ\ndiff --git a/m b/m\nold mode 100644\nnew mode 100755\ndiff --git a/s b/s\nnew file mode 160000\nindex 0000..3333\ndiff --git a/o b/n\nsimilarity index 90%\nrename from o\nrename to n\nindex 4444..5555 100644\nBinary files a/o and b/n differ\n";
+        assert_eq!(
+            chunks(log),
+            vec![
+                (
+                    "c".into(),
+                    "f".into(),
+                    vec![1, 2],
+                    "blob 2222\nsecond line\n".into()
+                ),
+                (
+                    "c".into(),
+                    "n".into(),
+                    vec![1, 2],
+                    "blob 5555\nsecond line\n".into()
+                ),
+            ]
+        );
     }
 
     #[test]

@@ -276,16 +276,7 @@ fn user_git_settings_cannot_hide_added_lines() {
 fn a_staged_file_without_hunks_counts_as_added_throughout() {
     // A git whose staged patch shows no hunks at all (as `Binary files differ` would):
     // each changed file is then scanned whole rather than not at all.
-    let real = String::from_utf8(
-        Command::new("sh")
-            .args(["-c", "command -v git"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap()
-    .trim()
-    .to_string();
+    let real = real_git();
     let p = Project::new();
     let bin = p.home.join("bin");
     fs::create_dir_all(&bin).unwrap();
@@ -499,4 +490,67 @@ fn the_hook_sees_what_commit_a_and_a_partial_commit_commit() {
         git(&p, &["log", "--oneline"]).ok().stdout.lines().count(),
         2
     );
+}
+
+#[test]
+fn a_commit_without_hunks_counts_as_added_throughout() {
+    // A git that prints `Binary files … differ` for every file in `log` (its --text
+    // dropped, every file marked -diff): the changed blobs are scanned whole.
+    let real = real_git();
+    let p = Project::new();
+    let attrs = p.home.join("attributes");
+    fs::write(&attrs, "* -diff\n").unwrap();
+    let bin = p.home.join("bin");
+    fs::create_dir_all(&bin).unwrap();
+    let wrapper = bin.join("git");
+    fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nlog=0\nfor a in \"$@\"; do [ \"$a\" = log ] && log=1; done\n\
+             [ $log = 1 ] || exec {real} \"$@\"\n\
+             for a in \"$@\"; do shift; [ \"$a\" = --text ] || set -- \"$@\" \"$a\"; done\n\
+             exec {real} -c core.attributesFile={} \"$@\"\n",
+            attrs.display()
+        ),
+    )
+    .unwrap();
+    set_mode(&wrapper, 0o755);
+    p.write("b.py", "x = 1\n");
+    p.write("c.py", format!("T = '{}'\n", token()));
+    let base = commit(&p, "base");
+    p.write("a.py", format!("T = '{}'\n", token()));
+    p.write("b.py", format!("x = 1\nK = '{}'\n", stripe()));
+    // A mode change alone, and a submodule, add no lines to scan.
+    set_mode(&p.path("c.py"), 0o755);
+    git(
+        &p,
+        &[
+            "update-index",
+            "--add",
+            "--cacheinfo",
+            &format!("160000,{base},vendor/sub"),
+        ],
+    )
+    .ok();
+    let c = commit(&p, "secrets");
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let (r, found) = scan_in(
+        &p,
+        &p.root,
+        &[("PATH", &path)],
+        &["--range", &format!("{base}..HEAD")],
+    );
+    r.code(1);
+    assert_eq!(
+        found,
+        vec![("a.py".into(), 1, c.clone()), ("b.py".into(), 2, c)]
+    );
+}
+
+fn real_git() -> String {
+    let out = Command::new("sh")
+        .args(["-c", "command -v git"])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
