@@ -53,8 +53,9 @@ const CLEARED_ENV: &[&str] = &[
 
 /// Options for every diff envshim parses (`git diff`, `git log -p`): text for every
 /// file whatever its attributes say (`-diff`, `binary`), no textconv, no external diff,
-/// no colour, `a/`/`b/` prefixes, repository-relative paths, and hunks of added and
-/// removed lines only.
+/// no colour, `a/`/`b/` prefixes, and hunks of added and removed lines only. (Paths are
+/// repository-relative through the pinned `diff.relative=false`; `--no-relative` would
+/// need git 2.28.)
 pub const DIFF_OPTIONS: &[&str] = &[
     "--text",
     "--no-textconv",
@@ -62,7 +63,6 @@ pub const DIFF_OPTIONS: &[&str] = &[
     "--no-color",
     "--src-prefix=a/",
     "--dst-prefix=b/",
-    "--no-relative",
     "-U0",
     "--inter-hunk-context=0",
     "--submodule=short",
@@ -115,22 +115,13 @@ pub fn is_zero_id(rev: &str) -> bool {
 }
 
 /// The full id of the commit `rev` names, or None when there is no such commit here.
-fn commit_id(root: &Path, rev: &str) -> Option<String> {
+pub fn commit_id(root: &Path, rev: &str) -> Option<String> {
+    // Never an option to git (`--end-of-options` would need git 2.24).
     if rev.starts_with('-') {
         return None;
     }
     let spec = format!("{rev}^{{commit}}");
-    let out = output(
-        root,
-        &[
-            "rev-parse",
-            "--verify",
-            "--quiet",
-            "--end-of-options",
-            &spec,
-        ],
-    )
-    .ok()?;
+    let out = output(root, &["rev-parse", "--verify", "--quiet", &spec]).ok()?;
     let id = String::from_utf8(out).ok()?.trim().to_string();
     (!id.is_empty()).then_some(id)
 }
@@ -486,7 +477,6 @@ pub fn staged_files(root: &Path) -> anyhow::Result<Vec<StagedFile>> {
             "--raw",
             "-z",
             "--no-abbrev",
-            "--no-relative",
             "--find-renames",
             "--diff-filter=ACMRT",
         ],
