@@ -5,11 +5,11 @@ use std::process::Command;
 
 use crate::util::*;
 
-fn token() -> String {
+pub(crate) fn token() -> String {
     format!("{}{}", "ghp_", "Zq8rT1mWc4Lp0Vx7Hn2Kd9Bf6Sj3Ya5Ge8Ru")
 }
 
-fn git(p: &Project, args: &[&str]) -> Run {
+pub(crate) fn git(p: &Project, args: &[&str]) -> Run {
     git_with(p, args, BIN)
 }
 
@@ -216,7 +216,7 @@ fn the_hook_blocks_a_commit_with_a_secret_and_explains_the_ways_out() {
     git(&p, &["commit", "-q", "-m", "allowed"]).ok();
 }
 
-fn head(p: &Project) -> String {
+pub(crate) fn head(p: &Project) -> String {
     git(p, &["rev-parse", "HEAD"])
         .ok()
         .stdout

@@ -9,6 +9,7 @@ mod exec;
 mod faults;
 mod fuzz_corpus;
 mod git;
+mod git_trust;
 mod identity;
 mod import;
 mod init_keygen;

@@ -2,7 +2,6 @@
 //! that fixes it. Exit 1 when anything is wrong.
 
 use std::path::Path;
-use std::process::Command;
 
 use super::Global;
 use crate::exit::Exit;
@@ -335,11 +334,7 @@ fn check_example(
 
 /// Runs git in `dir`; None when git is missing or fails.
 fn git(dir: &Path, args: &[&str]) -> Option<Vec<u8>> {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .ok()?;
+    let out = crate::git::command(dir).args(args).output().ok()?;
     out.status.success().then_some(out.stdout)
 }
 

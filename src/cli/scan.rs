@@ -244,11 +244,12 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Exit> {
         if !args.paths.is_empty() {
             bail!("--range and --history scan commits; give no paths with them");
         }
-        let revisions: Vec<&str> = match &args.range {
-            Some(range) => vec![range.as_str()],
-            None => vec!["--all"],
+        let root = git::toplevel(&std::env::current_dir()?)?;
+        let revisions = match &args.range {
+            Some(range) => git::range_revisions(&root, range)?,
+            None => vec!["--all".to_string()],
         };
-        commits(&scan, &revisions, args.threads)?
+        commits(&scan, &root, &revisions, args.threads)?
     } else {
         scan.walk(&roots)
     };
@@ -367,20 +368,7 @@ fn staged(scan: &Scan, all_lines: bool) -> anyhow::Result<Outcome> {
     let files = git::staged_files(&root)?;
     let mut findings = Vec::new();
     if !files.is_empty() {
-        let diff = git::output(
-            &root,
-            &[
-                "diff",
-                "--cached",
-                "-U0",
-                "--no-color",
-                "--no-ext-diff",
-                "--find-renames",
-                "--src-prefix=a/",
-                "--dst-prefix=b/",
-            ],
-        )?;
-        let added = git::added_lines(&diff);
+        let added = git::staged_added_lines(&root)?;
         let mut blobs = git::BlobReader::start(&root)?;
         for file in &files {
             let Some(bytes) = blobs.read(&file.blob, scan.max_file_size)? else {
@@ -394,8 +382,11 @@ fn staged(scan: &Scan, all_lines: bool) -> anyhow::Result<Outcome> {
             let path = String::from_utf8_lossy(&file.path).into_owned();
             let mut local = Vec::new();
             scan.scan_buffer(&path, &bytes, true, &stats, &mut local);
-            let lines = added.get(&file.path);
-            local.retain(|f| all_lines || lines.is_some_and(|l| l.contains(&f.line)));
+            // A changed blob that git printed no hunks for (it must print them under
+            // the pinned options; this is the fallback) counts as added throughout.
+            let whole = file.blob != file.old_blob && !added.with_hunks.contains(&file.path);
+            let lines = added.lines.get(&file.path);
+            local.retain(|f| all_lines || whole || lines.is_some_and(|l| l.contains(&f.line)));
             findings.extend(local);
         }
     }
@@ -403,10 +394,14 @@ fn staged(scan: &Scan, all_lines: bool) -> anyhow::Result<Outcome> {
 }
 
 /// Scans the lines each commit adds, streaming `git log -p` to worker threads.
-fn commits(scan: &Scan, revisions: &[&str], threads: usize) -> anyhow::Result<Outcome> {
+fn commits(
+    scan: &Scan,
+    root: &std::path::Path,
+    revisions: &[String],
+    threads: usize,
+) -> anyhow::Result<Outcome> {
     let started = std::time::Instant::now();
     let stats = Stats::default();
-    let root = git::toplevel(&std::env::current_dir()?)?;
     let workers = if threads == 0 {
         std::thread::available_parallelism().map_or(2, |n| n.get())
     } else {
@@ -444,7 +439,7 @@ fn commits(scan: &Scan, revisions: &[&str], threads: usize) -> anyhow::Result<Ou
                 }
             });
         }
-        let result = git::for_each_added_chunk(&root, revisions, |chunk| {
+        let result = git::for_each_added_chunk(root, revisions, |chunk| {
             let _ = send.send(chunk);
         });
         drop(send);

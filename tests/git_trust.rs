@@ -1,0 +1,556 @@
+//! A change cannot hide its lines from `scan --staged`, `--range` and `--history`: git
+//! attributes, merge commits, user git settings and a new branch's zero base.
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use crate::git::{git, head, token};
+use crate::util::*;
+
+fn stripe() -> String {
+    format!("{}{}", "sk_live_", "51Hq7TzW2mK9pLx4Nv8Rc3Bd6Fj1Sg5Yt0Ua")
+}
+
+fn postgres() -> String {
+    format!(
+        "url = postgres://app:{}@db.internal/app",
+        "Vx7qT2mK9pLz4Wn8"
+    )
+}
+
+type Found = Vec<(String, usize, String)>;
+
+/// Runs `scan --no-known --format json ARGS` in `dir` with `env` added; returns the run
+/// and the sorted (path, line, commit) of its findings.
+fn scan_in(p: &Project, dir: &Path, env: &[(&str, &str)], args: &[&str]) -> (Run, Found) {
+    let mut cmd = p.envshim();
+    cmd.args(["scan", "--no-known", "--format", "json"])
+        .args(args)
+        .current_dir(dir);
+    for (name, value) in env {
+        cmd.env(name, value);
+    }
+    let r: Run = cmd.output().expect("run envshim").into();
+    let v: serde_json::Value =
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {r:?}"));
+    let mut found: Found = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap() as usize,
+                f["commit"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    found.sort();
+    (r, found)
+}
+
+fn scan(p: &Project, args: &[&str]) -> (Run, Found) {
+    scan_in(p, &p.root, &[], args)
+}
+
+fn commit(p: &Project, message: &str) -> String {
+    git(p, &["add", "-A"]).ok();
+    git(p, &["commit", "-q", "--no-verify", "-m", message]).ok();
+    head(p)
+}
+
+/// `path:line` pairs, for the staged mode (no commit).
+fn lines_of(found: &Found) -> Vec<(String, usize)> {
+    found.iter().map(|(p, l, _)| (p.clone(), *l)).collect()
+}
+
+/// What a case is, and how to set it up in a fresh repository.
+type Case = (&'static str, fn(&Project));
+
+#[test]
+fn attributes_cannot_hide_added_lines() {
+    let t = token();
+    // Each marks the changed files as binary, or converts them for diffs, so that git
+    // prints no added lines unless told otherwise.
+    let cases: [Case; 4] = [
+        ("-diff in the change's own .gitattributes", |p| {
+            p.write(".gitattributes", "*.py -diff\n");
+        }),
+        ("binary in .git/info/attributes", |p| {
+            p.write(".git/info/attributes", "* binary\n");
+        }),
+        ("a textconv that rewrites the secret", |p| {
+            p.write(".gitattributes", "*.py diff=hide\n");
+            git(p, &["config", "diff.hide.textconv", "sed s/ghp_/xxxx/"]).ok();
+        }),
+        ("an external diff driver that prints nothing", |p| {
+            p.write(".gitattributes", "*.py diff=hide\n");
+            git(p, &["config", "diff.hide.command", "true"]).ok();
+        }),
+    ];
+    for (what, setup) in cases {
+        let p = Project::new();
+        p.write("a.py", "x = 1\ny = 2\n");
+        let base = commit(&p, "base");
+        setup(&p);
+        p.write("a.py", format!("x = 1\ny = 2\nT = '{t}'\n"));
+        p.write("b.py", format!("T = '{t}'\n"));
+        git(&p, &["add", "-A"]).ok();
+        let (r, found) = scan(&p, &["--staged"]);
+        r.code(1);
+        assert_eq!(
+            lines_of(&found),
+            vec![("a.py".into(), 3), ("b.py".into(), 1)],
+            "--staged, {what}"
+        );
+        let c = commit(&p, "secret");
+        let expected: Found = vec![("a.py".into(), 3, c.clone()), ("b.py".into(), 1, c)];
+        let (r, found) = scan(&p, &["--range", &format!("{base}..HEAD")]);
+        r.code(1);
+        assert_eq!(found, expected, "--range, {what}");
+        let (r, found) = scan(&p, &["--history"]);
+        r.code(1);
+        assert_eq!(found, expected, "--history, {what}");
+    }
+}
+
+#[test]
+fn a_merge_is_scanned_for_what_no_parent_has() {
+    let p = Project::new();
+    p.write("f.py", "a = 1\nb = 2\nc = 3\n");
+    let base = commit(&p, "base");
+    // A branch brings a secret of its own and a conflicting change.
+    git(&p, &["checkout", "-q", "-b", "side"]).ok();
+    p.write("f.py", "a = 1\nb = 'side'\nc = 3\n");
+    p.write("side.py", format!("T = '{}'\n", token()));
+    let from_branch = commit(&p, "side");
+    git(&p, &["checkout", "-q", "-"]).ok();
+    p.write("f.py", "a = 1\nb = 'main'\nc = 3\n");
+    commit(&p, "main");
+    // An evil merge: the conflict's resolution adds a secret that neither side has.
+    git(&p, &["merge", "-q", "side"]).code(1);
+    p.write(
+        "f.py",
+        format!("a = 1\nb = 'both'\nK = '{}'\nc = 3\n", stripe()),
+    );
+    let evil = commit(&p, "merge side");
+    // A clean merge, stopped before its commit and edited.
+    git(&p, &["checkout", "-q", "-b", "side2"]).ok();
+    p.write("s2.txt", "ok\n");
+    commit(&p, "side2");
+    git(&p, &["checkout", "-q", "-"]).ok();
+    p.write("m2.txt", "ok\n");
+    commit(&p, "m2");
+    git(&p, &["merge", "-q", "--no-ff", "--no-commit", "side2"]).ok();
+    p.write("g.py", format!("x = 1\n{}\n", postgres()));
+    let edited = commit(&p, "merge side2");
+
+    // The branch's secret is reported once, against the commit that added it; each
+    // merge's own addition against the merge.
+    let expected: Found = vec![
+        ("f.py".into(), 3, evil.clone()),
+        ("g.py".into(), 2, edited.clone()),
+        ("side.py".into(), 1, from_branch),
+    ];
+    let (r, found) = scan(&p, &["--range", &format!("{base}..HEAD")]);
+    r.code(1);
+    assert_eq!(found, expected);
+    let (r, found) = scan(&p, &["--history"]);
+    r.code(1);
+    assert_eq!(found, expected);
+    // A user's choice of how merges are shown (`-m` follows it) changes nothing.
+    for shown in [
+        "first-parent",
+        "combined",
+        "dense-combined",
+        "remerge",
+        "off",
+    ] {
+        let global = p.home.join(format!("gitconfig-{shown}"));
+        let global = global.to_str().unwrap();
+        Command::new("git")
+            .args(["config", "--file", global, "log.diffMerges", shown])
+            .status()
+            .unwrap();
+        let (r, found) = scan_in(
+            &p,
+            &p.root,
+            &[("GIT_CONFIG_GLOBAL", global)],
+            &["--history"],
+        );
+        r.code(1);
+        assert_eq!(found, expected, "log.diffMerges={shown}");
+    }
+    // The merges alone.
+    let (r, found) = scan(&p, &["--range", &format!("{evil}^1..{evil}")]);
+    r.code(1);
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(found.contains(&("f.py".into(), 3, evil)));
+    let (r, found) = scan(&p, &["--range", &format!("{edited}^1..{edited}")]);
+    r.code(1);
+    assert_eq!(found, vec![("g.py".into(), 2, edited)]);
+}
+
+/// A repository where `dir/café.py` had four lines and a change rewrites the first and
+/// adds a secret after two unchanged lines (so a context line can end the hunk).
+/// Checks that `--staged`, `--range` and `--history`, run in `cwd` (relative to the
+/// root) with `env`, find the secret on line 4.
+fn finds_the_secret_with(what: &str, p: &Project, cwd: &str, env: &[(&str, &str)]) {
+    let path = "dir/caf\u{e9}.py";
+    p.write(path, "x = 1\ny = 2\nz = 3\n");
+    let base = commit(p, "base");
+    p.write(path, format!("x = 10\ny = 2\nz = 3\nT = '{}'\n", token()));
+    git(p, &["add", "-A"]).ok();
+    let dir = p.root.join(cwd);
+    let (r, found) = scan_in(p, &dir, env, &["--staged"]);
+    r.code(1);
+    assert_eq!(lines_of(&found), vec![(path.into(), 4)], "--staged, {what}");
+    let c = commit(p, "secret");
+    let expected: Found = vec![(path.into(), 4, c)];
+    let (r, found) = scan_in(p, &dir, env, &["--range", &format!("{base}..HEAD")]);
+    r.code(1);
+    assert_eq!(found, expected, "--range, {what}");
+    let (r, found) = scan_in(p, &dir, env, &["--history"]);
+    r.code(1);
+    assert_eq!(found, expected, "--history, {what}");
+}
+
+#[test]
+fn user_git_settings_cannot_hide_added_lines() {
+    let settings: &[(&str, &str)] = &[
+        // The issue's repro: context between two changes joins them into one hunk.
+        ("diff.interHunkContext", "5"),
+        ("diff.context", "5"),
+        ("diff.noprefix", "true"),
+        ("diff.mnemonicPrefix", "true"),
+        ("diff.srcPrefix", "x/"),
+        ("diff.dstPrefix", "y/"),
+        ("color.diff", "always"),
+        ("color.ui", "always"),
+        ("diff.relative", "true"),
+        ("core.quotePath", "false"),
+        ("log.showSignature", "true"),
+        ("log.showRoot", "false"),
+        ("diff.suppressBlankEmpty", "true"),
+        ("diff.external", "true"),
+        ("diff.submodule", "diff"),
+        ("diff.algorithm", "patience"),
+        ("core.bigFileThreshold", "1"),
+    ];
+    for (key, value) in settings {
+        // In the repository's own configuration, run from a subdirectory...
+        let p = Project::new();
+        git(&p, &["config", key, value]).ok();
+        finds_the_secret_with(&format!("{key}={value} (repository)"), &p, "dir", &[]);
+        // ...and in a global file.
+        let p = Project::new();
+        let global = p.home.join("gitconfig");
+        let global = global.to_str().unwrap();
+        Command::new("git")
+            .args(["config", "--file", global, key, value])
+            .status()
+            .unwrap();
+        let env = [("GIT_CONFIG_GLOBAL", global)];
+        finds_the_secret_with(&format!("{key}={value} (global)"), &p, ".", &env);
+    }
+    // The environment: settings given to git as variables, and GIT_DIFF_OPTS, which
+    // sets the context length even over -U0.
+    let environments: &[&[(&str, &str)]] = &[
+        &[("GIT_DIFF_OPTS", "--unified=3")],
+        &[("GIT_EXTERNAL_DIFF", "true")],
+        &[
+            ("GIT_CONFIG_COUNT", "1"),
+            ("GIT_CONFIG_KEY_0", "diff.interHunkContext"),
+            ("GIT_CONFIG_VALUE_0", "5"),
+        ],
+        &[("GIT_CONFIG_PARAMETERS", "'diff.interhunkcontext'='5'")],
+    ];
+    for env in environments {
+        let p = Project::new();
+        finds_the_secret_with(&format!("{env:?}"), &p, ".", env);
+    }
+}
+
+#[test]
+fn a_staged_file_without_hunks_counts_as_added_throughout() {
+    // A git whose staged patch shows no hunks at all (as `Binary files differ` would):
+    // each changed file is then scanned whole rather than not at all.
+    let real = real_git();
+    let p = Project::new();
+    let bin = p.home.join("bin");
+    fs::create_dir_all(&bin).unwrap();
+    let wrapper = bin.join("git");
+    fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nfor a in \"$@\"; do [ \"$a\" = --raw ] && exec {real} \"$@\"; done\n\
+             for a in \"$@\"; do [ \"$a\" = --cached ] && {{ {real} \"$@\" >/dev/null; exit $?; }}; done\n\
+             exec {real} \"$@\"\n"
+        ),
+    )
+    .unwrap();
+    set_mode(&wrapper, 0o755);
+    p.write("old.py", format!("x = 1\nT = '{}'\n", token()));
+    p.write("same.py", format!("T = '{}'\n", token()));
+    commit(&p, "base");
+    p.write("old.py", format!("x = 2\nT = '{}'\n", token()));
+    p.write("new.py", format!("y = 1\nK = '{}'\n", stripe()));
+    // A mode change alone adds no line: same blob, no fallback.
+    set_mode(&p.path("same.py"), 0o755);
+    git(&p, &["add", "-A"]).ok();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let (r, found) = scan_in(&p, &p.root, &[("PATH", &path)], &["--staged"]);
+    r.code(1);
+    assert_eq!(
+        lines_of(&found),
+        vec![("new.py".into(), 2), ("old.py".into(), 2)]
+    );
+}
+
+/// A clone like a CI checkout's: `origin` (bare) has `main` with a secret and `other`
+/// with another; this clone's `feature` branch adds a third and is pushed (so
+/// `origin/feature` holds HEAD). Returns the clone and feature's commit.
+fn new_branch_clone() -> (Project, String) {
+    let p = Project::new();
+    let origin = p.home.join("origin.git");
+    Command::new("git")
+        .args(["init", "-q", "--bare"])
+        .arg(&origin)
+        .status()
+        .unwrap();
+    git(&p, &["remote", "add", "origin", origin.to_str().unwrap()]).ok();
+    git(&p, &["checkout", "-q", "-b", "main"]).ok();
+    p.write("main.py", format!("T = '{}'\n", token()));
+    commit(&p, "main");
+    git(&p, &["push", "-q", "origin", "main"]).ok();
+    git(&p, &["checkout", "-q", "-b", "other"]).ok();
+    p.write("other.py", format!("K = '{}'\n", stripe()));
+    commit(&p, "other");
+    git(&p, &["push", "-q", "origin", "other"]).ok();
+    git(&p, &["checkout", "-q", "-b", "feature", "main"]).ok();
+    p.write("feature.py", format!("x = 1\n{}\n", postgres()));
+    let feature = commit(&p, "feature");
+    git(&p, &["push", "-q", "origin", "feature"]).ok();
+    git(&p, &["remote", "set-head", "origin", "main"]).ok();
+    (p, feature)
+}
+
+#[test]
+fn a_zero_base_scans_the_commits_on_no_other_remote_branch() {
+    let (p, feature) = new_branch_clone();
+    let expected: Found = vec![("feature.py".into(), 2, feature)];
+    for zeros in ["0".repeat(40), "0".repeat(64)] {
+        let (r, found) = scan(&p, &["--range", &format!("{zeros}..HEAD")]);
+        r.code(1);
+        assert_eq!(found, expected);
+    }
+    // Without remote branches: all of HEAD's history.
+    git(&p, &["remote", "remove", "origin"]).ok();
+    let (r, found) = scan(&p, &["--range", &format!("{}..HEAD", "0".repeat(40))]);
+    r.code(1);
+    let paths: Vec<&str> = found.iter().map(|f| f.0.as_str()).collect();
+    assert_eq!(paths, ["feature.py", "main.py"]);
+
+    // A base that is not here (a force-push's old head) is a plain error that says
+    // what to do.
+    let gone = "1234567890abcdef1234567890abcdef12345678";
+    let r = p
+        .run(["scan", "--range", &format!("{gone}..HEAD")])
+        .code(2)
+        .clean_error();
+    assert!(
+        r.stderr.contains("not a commit in this repository")
+            && r.stderr.contains("fetch-depth")
+            && r.stderr.contains(&"0".repeat(40))
+            && !r.stderr.contains("fatal"),
+        "{r:?}"
+    );
+    let r = p
+        .run(["scan", "--range", "HEAD..nope"])
+        .code(2)
+        .clean_error();
+    assert!(r.stderr.contains("\"nope\" is not a commit"), "{r:?}");
+    let r = p.run(["scan", "--range", "HEAD"]).code(2).clean_error();
+    assert!(r.stderr.contains("A..B"), "{r:?}");
+}
+
+/// The `run:` script of the workflow step `name`, without its indentation.
+fn workflow_script(workflow: &str, name: &str) -> String {
+    let mut lines = workflow
+        .lines()
+        .skip_while(|l| !l.contains(&format!("name: {name}")));
+    lines.next().unwrap_or_else(|| panic!("no step {name:?}"));
+    let run = lines
+        .find(|l| l.trim_start().starts_with("run: |"))
+        .expect("a run: | block");
+    let key_indent = run.len() - run.trim_start().len();
+    let body: Vec<&str> = lines
+        .take_while(|l| l.trim().is_empty() || l.len() - l.trim_start().len() > key_indent)
+        .collect();
+    let indent = body
+        .iter()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start().len())
+        .min()
+        .unwrap();
+    body.iter()
+        .map(|l| if l.len() >= indent { &l[indent..] } else { "" })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn the_github_workflow_scans_a_new_branch_and_a_force_push() {
+    let workflow = fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/ci/github-actions.yml"
+    ))
+    .unwrap();
+    let script = workflow_script(&workflow, "Scan the commits of this change");
+    let (p, feature) = new_branch_clone();
+    let bin_dir = Path::new(BIN).parent().unwrap();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
+    // A push event: the first push of a branch (before = zeros), then a force-push
+    // (before = a commit the clone does not have).
+    for before in [
+        "0".repeat(40),
+        "1234567890abcdef1234567890abcdef12345678".into(),
+    ] {
+        let mut script = script.clone();
+        for (expression, value) in [
+            ("github.event_name", "push"),
+            ("github.event.before", &before),
+            ("github.sha", &feature),
+            ("github.event.pull_request.base.sha", ""),
+            ("github.event.pull_request.head.sha", ""),
+        ] {
+            script = script.replace(&format!("${{{{ {expression} }}}}"), value);
+        }
+        assert!(!script.contains("${{"), "{script}");
+        let output = p.home.join("github_output");
+        fs::write(&output, "").unwrap();
+        let r: Run = Command::new("sh")
+            .args(["-e", "-c", &script])
+            .current_dir(&p.root)
+            .env("PATH", &path)
+            .env("HOME", &p.home)
+            .env("GITHUB_OUTPUT", &output)
+            .output()
+            .unwrap()
+            .into();
+        let r = r.ok();
+        assert_eq!(fs::read_to_string(&output).unwrap(), "status=1\n", "{r:?}");
+        assert!(r.stdout.contains("::error file=feature.py,line=2"), "{r:?}");
+        assert!(
+            !r.stdout.contains("main.py") && !r.stdout.contains("other.py"),
+            "{r:?}"
+        );
+        let sarif: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(p.path("envshim.sarif")).unwrap()).unwrap();
+        let uris: Vec<&str> = sarif["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                    .as_str()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(uris, ["feature.py"]);
+    }
+}
+
+#[test]
+fn the_hook_sees_what_commit_a_and_a_partial_commit_commit() {
+    // `git commit -a` and `git commit PATH` run the hook on a temporary index
+    // (GIT_INDEX_FILE); that index is the one scanned, attributes and settings or not.
+    let p = Project::new();
+    p.run(["hook", "install"]).ok();
+    git(&p, &["config", "diff.interHunkContext", "5"]).ok();
+    p.write(".gitattributes", "*.py -diff\n");
+    p.write("a.py", "x = 1\ny = 2\nz = 3\n");
+    p.write("b.py", "x = 1\n");
+    commit(&p, "base");
+    let t = token();
+    p.write("a.py", format!("x = 10\ny = 2\nz = 3\nT = '{t}'\n"));
+    let r = git(&p, &["commit", "-q", "-a", "-m", "all"]).code(1);
+    assert!(r.stderr.contains("a.py:4:6"), "{r:?}");
+    // Partial: only a.py is committed, from a temporary index; b.py's staged change is
+    // not part of it.
+    p.write("b.py", "x = 2\n");
+    git(&p, &["add", "b.py"]).ok();
+    let r = git(&p, &["commit", "-q", "-m", "partial", "--", "a.py"]).code(1);
+    assert!(r.stderr.contains("a.py:4:6"), "{r:?}");
+    p.write("a.py", "x = 10\ny = 2\nz = 3\n");
+    p.write("b.py", format!("x = 2\nT = '{t}'\n"));
+    git(&p, &["commit", "-q", "-m", "partial", "--", "a.py"]).ok();
+    assert_eq!(
+        git(&p, &["log", "--oneline"]).ok().stdout.lines().count(),
+        2
+    );
+}
+
+#[test]
+fn a_commit_without_hunks_counts_as_added_throughout() {
+    // A git that prints `Binary files … differ` for every file in `log` (its --text
+    // dropped, every file marked -diff): the changed blobs are scanned whole.
+    let real = real_git();
+    let p = Project::new();
+    let attrs = p.home.join("attributes");
+    fs::write(&attrs, "* -diff\n").unwrap();
+    let bin = p.home.join("bin");
+    fs::create_dir_all(&bin).unwrap();
+    let wrapper = bin.join("git");
+    fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nlog=0\nfor a in \"$@\"; do [ \"$a\" = log ] && log=1; done\n\
+             [ $log = 1 ] || exec {real} \"$@\"\n\
+             for a in \"$@\"; do shift; [ \"$a\" = --text ] || set -- \"$@\" \"$a\"; done\n\
+             exec {real} -c core.attributesFile={} \"$@\"\n",
+            attrs.display()
+        ),
+    )
+    .unwrap();
+    set_mode(&wrapper, 0o755);
+    p.write("b.py", "x = 1\n");
+    p.write("c.py", format!("T = '{}'\n", token()));
+    let base = commit(&p, "base");
+    p.write("a.py", format!("T = '{}'\n", token()));
+    p.write("b.py", format!("x = 1\nK = '{}'\n", stripe()));
+    // A mode change alone, and a submodule, add no lines to scan.
+    set_mode(&p.path("c.py"), 0o755);
+    git(
+        &p,
+        &[
+            "update-index",
+            "--add",
+            "--cacheinfo",
+            &format!("160000,{base},vendor/sub"),
+        ],
+    )
+    .ok();
+    let c = commit(&p, "secrets");
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let (r, found) = scan_in(
+        &p,
+        &p.root,
+        &[("PATH", &path)],
+        &["--range", &format!("{base}..HEAD")],
+    );
+    r.code(1);
+    assert_eq!(
+        found,
+        vec![("a.py".into(), 1, c.clone()), ("b.py".into(), 2, c)]
+    );
+}
+
+fn real_git() -> String {
+    let out = Command::new("sh")
+        .args(["-c", "command -v git"])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
