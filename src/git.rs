@@ -1002,24 +1002,6 @@ mod tests {
     }
 }
 
-/// The full id of the commit `rev` names, or None when it names none.
-pub fn commit_id(root: &Path, rev: &str) -> Option<String> {
-    let spec = format!("{rev}^{{commit}}");
-    let out = output(
-        root,
-        &[
-            "rev-parse",
-            "--verify",
-            "--quiet",
-            "--end-of-options",
-            &spec,
-        ],
-    )
-    .ok()?;
-    let id = String::from_utf8_lossy(&out).trim().to_string();
-    (!id.is_empty()).then_some(id)
-}
-
 /// The current directory's path below the repository root (`src/`), '/'-terminated.
 pub fn prefix(dir: &Path) -> anyhow::Result<String> {
     let out = output(dir, &["rev-parse", "--show-prefix"])?;

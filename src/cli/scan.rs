@@ -179,13 +179,15 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Exit> {
     let range = match &args.range {
         Some(range) => {
             let root = git::toplevel(&std::env::current_dir()?)?;
+            // The commits first: its errors say what to do about a missing base.
+            let revisions = git::range_revisions(&root, range)?;
             let base = RangeBase::resolve(&root, range)?;
-            Some((root, base))
+            Some((root, base, revisions))
         }
         None => None,
     };
     let config = match (&args.config, &range) {
-        (None, Some((_, base))) => base.config()?,
+        (None, Some((_, base, _))) => base.config()?,
         (explicit, _) => Config::load(explicit.as_deref())?.0,
     };
     let rules = RuleSet::load(config.scan.rule.clone(), &config.scan.disable)?;
@@ -205,7 +207,7 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Exit> {
     // In --range the baseline that suppresses is the base commit's; the working tree's
     // is only the file an update writes.
     let baseline = match &range {
-        Some((_, base))
+        Some((_, base, _))
             if args.baseline.is_none() && !args.no_baseline && !args.update_baseline =>
         {
             base.baseline()?
@@ -244,12 +246,13 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Exit> {
         if !args.paths.is_empty() {
             bail!("--range and --history scan commits; give no paths with them");
         }
-        let root = git::toplevel(&std::env::current_dir()?)?;
-        let revisions = match &args.range {
-            Some(range) => git::range_revisions(&root, range)?,
-            None => vec!["--all".to_string()],
-        };
-        commits(&scan, &root, &revisions, args.threads)?
+        match &range {
+            Some((root, _, revisions)) => commits(&scan, root, revisions, args.threads)?,
+            None => {
+                let root = git::toplevel(&std::env::current_dir()?)?;
+                commits(&scan, &root, &["--all".to_string()], args.threads)?
+            }
+        }
     } else {
         scan.walk(&roots)
     };
@@ -314,10 +317,10 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Exit> {
         outcome.findings.retain(|f| !baseline.accepts(f));
         outcome.summary.suppressed += (before - outcome.findings.len()) as u64;
     }
-    if let (Some((root, _)), Some(revisions)) = (&range, &args.range) {
+    if let Some((root, _, revisions)) = &range {
         // After the baseline: a widening change is never suppressed.
         let watched = watched_paths(root, &[args.config.as_deref(), args.baseline.as_deref()]);
-        let mut widened = policy::widening(root, &[revisions.as_str()], &watched)?;
+        let mut widened = policy::widening(root, revisions, &watched)?;
         fingerprint::assign(
             &mut widened,
             &Baseline::salt_or_default(baseline.as_ref()),

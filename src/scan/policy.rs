@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::BufRead;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use anyhow::{anyhow, bail, Context};
 
@@ -196,7 +196,7 @@ struct Entry {
 /// `--baseline`) to the names watched everywhere.
 pub fn widening(
     root: &Path,
-    revisions: &[&str],
+    revisions: &[String],
     watched: &[String],
 ) -> anyhow::Result<Vec<Finding>> {
     let mut spec: Vec<String> = [CONFIG_NAME, BASELINE_NAME]
@@ -205,30 +205,22 @@ pub fn widening(
         .map(|name| format!(":(glob,icase)**/{name}"))
         .collect();
     spec.extend(watched.iter().map(|w| format!(":(literal){w}")));
-    let mut child = Command::new("git")
+    // Revisions come from `git::range_revisions` (full ids, never an option).
+    let mut child = git::command(root)
         .args([
-            "-c",
-            "core.quotePath=true",
-            "-c",
-            "log.showSignature=false",
-            "-c",
-            "diff.relative=false",
             "log",
             "--no-color",
             "--no-ext-diff",
             "--no-renames",
             "--no-abbrev",
             "--raw",
-            "--diff-merges=separate",
+            "-m",
             "--full-history",
             "--format=%x00%H %P",
-            "--end-of-options",
         ])
         .args(revisions)
         .arg("--")
         .args(&spec)
-        .current_dir(root)
-        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
