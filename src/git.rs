@@ -878,6 +878,94 @@ pub fn for_each_added_chunk(
     Ok(())
 }
 
+/// The current directory's path below the repository root (`src/`), '/'-terminated.
+pub fn prefix(dir: &Path) -> anyhow::Result<String> {
+    let out = output(dir, &["rev-parse", "--show-prefix"])?;
+    Ok(String::from_utf8_lossy(&out).trim().to_string())
+}
+
+/// The mode (`100644`, `120000`, …) and object id of `path` (repository-relative) in
+/// `commit`, or None when the commit has no such entry.
+pub fn tree_entry(
+    root: &Path,
+    commit: &str,
+    path: &str,
+) -> anyhow::Result<Option<(String, String)>> {
+    let out = output(
+        root,
+        &[
+            "--literal-pathspecs",
+            "ls-tree",
+            "-z",
+            "--full-tree",
+            commit,
+            "--",
+            path,
+        ],
+    )?;
+    for record in out.split(|&b| b == 0) {
+        let Some(tab) = record.iter().position(|&b| b == b'\t') else {
+            continue;
+        };
+        if &record[tab + 1..] != path.as_bytes() {
+            continue;
+        }
+        let meta = String::from_utf8_lossy(&record[..tab]);
+        let mut parts = meta.split(' ');
+        if let (Some(mode), Some(_), Some(id)) = (parts.next(), parts.next(), parts.next()) {
+            return Ok(Some((mode.to_string(), id.to_string())));
+        }
+    }
+    Ok(None)
+}
+
+/// The content of blob `id`.
+pub fn blob(root: &Path, id: &str) -> anyhow::Result<Vec<u8>> {
+    output(root, &["cat-file", "blob", id])
+}
+
+/// Files in `commit` below `dir` (repository-relative; empty for the whole tree).
+pub fn tree_files(root: &Path, commit: &str, dir: &str) -> anyhow::Result<Vec<Vec<u8>>> {
+    let mut args = vec![
+        "--literal-pathspecs",
+        "ls-tree",
+        "-r",
+        "-z",
+        "--name-only",
+        "--full-tree",
+        commit,
+    ];
+    if !dir.is_empty() {
+        args.extend(["--", dir]);
+    }
+    let out = output(root, &args)?;
+    Ok(out
+        .split(|&b| b == 0)
+        .filter(|p| !p.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect())
+}
+
+/// Every path in the index (repository-relative), from one `git ls-files -z`.
+pub fn tracked_files(root: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
+    let out = output(
+        root,
+        &[
+            "-c",
+            "core.quotePath=false",
+            "ls-files",
+            "-z",
+            "--cached",
+            "--full-name",
+        ],
+    )?;
+    Ok(out
+        .split(|&b| b == 0)
+        .filter(|p| !p.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1000,92 +1088,4 @@ mod tests {
         assert!(!is_zero_id(&format!("{}1", "0".repeat(39))));
         assert!(!is_zero_id("HEAD"));
     }
-}
-
-/// The current directory's path below the repository root (`src/`), '/'-terminated.
-pub fn prefix(dir: &Path) -> anyhow::Result<String> {
-    let out = output(dir, &["rev-parse", "--show-prefix"])?;
-    Ok(String::from_utf8_lossy(&out).trim().to_string())
-}
-
-/// The mode (`100644`, `120000`, …) and object id of `path` (repository-relative) in
-/// `commit`, or None when the commit has no such entry.
-pub fn tree_entry(
-    root: &Path,
-    commit: &str,
-    path: &str,
-) -> anyhow::Result<Option<(String, String)>> {
-    let out = output(
-        root,
-        &[
-            "--literal-pathspecs",
-            "ls-tree",
-            "-z",
-            "--full-tree",
-            commit,
-            "--",
-            path,
-        ],
-    )?;
-    for record in out.split(|&b| b == 0) {
-        let Some(tab) = record.iter().position(|&b| b == b'\t') else {
-            continue;
-        };
-        if &record[tab + 1..] != path.as_bytes() {
-            continue;
-        }
-        let meta = String::from_utf8_lossy(&record[..tab]);
-        let mut parts = meta.split(' ');
-        if let (Some(mode), Some(_), Some(id)) = (parts.next(), parts.next(), parts.next()) {
-            return Ok(Some((mode.to_string(), id.to_string())));
-        }
-    }
-    Ok(None)
-}
-
-/// The content of blob `id`.
-pub fn blob(root: &Path, id: &str) -> anyhow::Result<Vec<u8>> {
-    output(root, &["cat-file", "blob", id])
-}
-
-/// Files in `commit` below `dir` (repository-relative; empty for the whole tree).
-pub fn tree_files(root: &Path, commit: &str, dir: &str) -> anyhow::Result<Vec<Vec<u8>>> {
-    let mut args = vec![
-        "--literal-pathspecs",
-        "ls-tree",
-        "-r",
-        "-z",
-        "--name-only",
-        "--full-tree",
-        commit,
-    ];
-    if !dir.is_empty() {
-        args.extend(["--", dir]);
-    }
-    let out = output(root, &args)?;
-    Ok(out
-        .split(|&b| b == 0)
-        .filter(|p| !p.is_empty())
-        .map(<[u8]>::to_vec)
-        .collect())
-}
-
-/// Every path in the index (repository-relative), from one `git ls-files -z`.
-pub fn tracked_files(root: &Path) -> anyhow::Result<Vec<Vec<u8>>> {
-    let out = output(
-        root,
-        &[
-            "-c",
-            "core.quotePath=false",
-            "ls-files",
-            "-z",
-            "--cached",
-            "--full-name",
-        ],
-    )?;
-    Ok(out
-        .split(|&b| b == 0)
-        .filter(|p| !p.is_empty())
-        .map(<[u8]>::to_vec)
-        .collect())
 }
