@@ -102,7 +102,21 @@ fn assert_inert(what: &str, text: &str) {
 #[test]
 fn repository_text_is_shown_escaped_and_cannot_command_a_terminal_or_ci() {
     let p = Project::new();
-    let id = "acme\u{1b}]0;pwned\u{7}";
+    // A rule id must be a plain name; one with controls is refused, and the refusal is
+    // inert too.
+    let crafted = "acme\u{1b}]0;pwned\u{7}";
+    p.write(
+        "envshim.toml",
+        format!(
+            "[[scan.rule]]\nid = {}\ndescription = \"d\"\nkeywords = [\"acme_\"]\n\
+             regex = '''(?P<secret>acme_[a-z0-9]{{20}})'''\n",
+            toml_string(crafted)
+        ),
+    );
+    let r = p.run(["scan", "--no-known"]).code(2);
+    assert_inert("refused id", &r.stderr);
+    assert!(!r.stderr.contains("pwned"), "{}", r.stderr);
+    let id = "acme-token";
     let description = "ACME \u{1b}[2J\u{202e}txt.exe ##[add-mask]x\n::error::injected";
     p.write(
         "envshim.toml",
@@ -129,11 +143,7 @@ fn repository_text_is_shown_escaped_and_cannot_command_a_terminal_or_ci() {
     assert_inert("text stdout", &r.stdout);
     assert_inert("text stderr", &r.stderr);
     // Shown, not obeyed.
-    for shown in [
-        "acme\\e]0;pwned\\x07",
-        "\\e[2J\\u{202e}txt.exe",
-        "#\\x23[add-mask]",
-    ] {
+    for shown in ["\\e[2J\\u{202e}txt.exe", "#\\x23[add-mask]"] {
         assert!(r.stdout.contains(shown), "lacks {shown:?}:\n{}", r.stdout);
     }
     assert!(r.stdout.contains("\\x3a:set-output"), "{}", r.stdout);
@@ -176,14 +186,14 @@ fn repository_text_is_shown_escaped_and_cannot_command_a_terminal_or_ci() {
     let sarif = json(&r);
     assert_eq!(sarif["runs"][0]["results"][0]["ruleId"], id);
 
-    // Errors that quote the configuration are escaped too.
+    // Configuration errors quote nothing of the file (so nothing to escape).
     p.write(
         "envshim.toml",
         format!("[scan]\ndisable = [{}]\n", toml_string(description)),
     );
     let r = p.run(["scan", "--no-known"]).code(2);
     assert_inert("error", &r.stderr);
-    assert!(r.stderr.contains("\\e[2J"), "{r:?}");
+    assert!(!r.stderr.contains("[2J"), "{r:?}");
 }
 
 /// Item 7: the same for `--staged`, where paths come from git, and for the pre-commit

@@ -169,7 +169,27 @@ pub fn looks_secret(value: &str) -> bool {
     {
         return true;
     }
+    // Four or more words joined by `-`, `_` or `.` with a capitalised one among them
+    // (`Correct-Horse-Battery-9`) are a passphrase too: the names, hosts and buckets that
+    // are joined that way are written in one case (`acme-prod-user-uploads`, `US-EAST-1`).
+    let tokens: Vec<&str> = value.split(['-', '_', '.']).collect();
+    if tokens.len() >= 4
+        && tokens.iter().any(|t| capitalised(t))
+        && tokens
+            .iter()
+            .any(|t| t.bytes().any(|b| b.is_ascii_lowercase()))
+    {
+        return true;
+    }
     !plain(value)
+}
+
+/// `Word`: a capital and then only lower-case letters, at least three in all.
+fn capitalised(token: &str) -> bool {
+    let mut chars = token.chars();
+    chars.next().is_some_and(|c| c.is_ascii_uppercase())
+        && token.len() >= 3
+        && chars.all(|c| c.is_ascii_lowercase())
 }
 
 /// The password of a URL with credentials (`scheme://user:password@host…`),
@@ -351,6 +371,7 @@ mod tests {
             "Passw0rd",
             "s3cr3t-Pw9x",
             "correct horse battery staple",
+            "Correct-Horse-Battery-9",
             "QxZpLmRvTkWnBsYd",
             "xkqpwmzrtbvnlsdf",
             "deadbeef0123456789abcdef",
