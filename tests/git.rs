@@ -5,30 +5,6 @@ use std::process::Command;
 
 use crate::util::*;
 
-pub(crate) fn token() -> String {
-    format!("{}{}", "ghp_", "Zq8rT1mWc4Lp0Vx7Hn2Kd9Bf6Sj3Ya5Ge8Ru")
-}
-
-pub(crate) fn git(p: &Project, args: &[&str]) -> Run {
-    git_with(p, args, BIN)
-}
-
-/// Runs git with `ENVSHIM` (the binary the hook calls) set to `envshim`.
-fn git_with(p: &Project, args: &[&str], envshim: &str) -> Run {
-    Command::new("git")
-        .args(args)
-        .current_dir(&p.root)
-        .env("ENVSHIM", envshim)
-        .env("HOME", &p.home)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
-        .output()
-        .unwrap()
-        .into()
-}
-
 fn staged_paths(p: &Project, extra: &[&str]) -> (Run, Vec<(String, usize)>) {
     let mut args = vec!["--staged"];
     args.extend_from_slice(extra);
@@ -45,7 +21,7 @@ fn staged_paths(p: &Project, extra: &[&str]) -> (Run, Vec<(String, usize)>) {
 #[test]
 fn staged_scans_the_index_and_only_added_lines() {
     let p = Project::new();
-    let t = token();
+    let t = github_token();
     // First commit (no HEAD yet): everything staged is new.
     p.write("a.py", format!("x = 1\nT = '{t}'\n"));
     git(&p, &["add", "a.py"]).ok();
@@ -81,7 +57,7 @@ fn staged_scans_the_index_and_only_added_lines() {
 #[test]
 fn renames_deletions_binaries_odd_paths_and_submodules() {
     let p = Project::new();
-    let t = token();
+    let t = github_token();
     p.write("old/name.py", format!("T = '{t}'\n"));
     p.write("gone.txt", format!("T = '{t}'\n"));
     git(&p, &["add", "-A"]).ok();
@@ -182,10 +158,10 @@ fn the_hook_blocks_a_commit_with_a_secret_and_explains_the_ways_out() {
     p.write("clean.py", "x = 1\n");
     git(&p, &["add", "clean.py"]).ok();
     git(&p, &["commit", "-q", "-m", "clean"]).ok();
-    p.write("leak.py", format!("T = '{}'\n", token()));
+    p.write("leak.py", format!("T = '{}'\n", github_token()));
     git(&p, &["add", "leak.py"]).ok();
     let r = git(&p, &["commit", "-q", "-m", "leak"]);
-    let r = r.code(1).never_shows(&token());
+    let r = r.code(1).never_shows(&github_token());
     for expected in [
         "leak.py:1:6",
         "github-pat-classic",
@@ -202,7 +178,13 @@ fn the_hook_blocks_a_commit_with_a_secret_and_explains_the_ways_out() {
     }
     assert!(git(&p, &["log", "--oneline"]).ok().stdout.lines().count() == 1);
     // Fails closed when envshim is missing.
-    let r = git_with(&p, &["commit", "-q", "-m", "leak"], "/nonexistent/envshim").code(1);
+    let r = git_with(
+        &p,
+        &p.root,
+        "/nonexistent/envshim",
+        &["commit", "-q", "-m", "leak"],
+    )
+    .code(1);
     assert!(
         r.stderr.contains("not installed") && r.stderr.contains("--no-verify"),
         "{r:?}"
@@ -210,47 +192,25 @@ fn the_hook_blocks_a_commit_with_a_secret_and_explains_the_ways_out() {
     // Allowed inline: the commit goes through.
     p.write(
         "leak.py",
-        format!("T = '{}'  # envshim:allow test fixture\n", token()),
+        format!("T = '{}'  # envshim:allow test fixture\n", github_token()),
     );
     git(&p, &["add", "leak.py"]).ok();
     git(&p, &["commit", "-q", "-m", "allowed"]).ok();
 }
 
-pub(crate) fn head(p: &Project) -> String {
-    git(p, &["rev-parse", "HEAD"])
-        .ok()
-        .stdout
-        .trim()
-        .to_string()
-}
-
 /// Runs `scan --format json` with `args`; returns sorted (path, line, commit).
-fn commit_findings(p: &Project, args: &[&str]) -> (Run, Vec<(String, usize, String)>) {
+pub(crate) fn commit_findings(p: &Project, args: &[&str]) -> (Run, Vec<(String, usize, String)>) {
     let mut all = vec!["scan", "--no-known", "--format", "json"];
     all.extend_from_slice(args);
     let r = p.run(&all);
-    let v: serde_json::Value =
-        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {r:?}"));
-    let mut found: Vec<(String, usize, String)> = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            (
-                f["path"].as_str().unwrap().to_string(),
-                f["line"].as_u64().unwrap() as usize,
-                f["commit"].as_str().unwrap_or("").to_string(),
-            )
-        })
-        .collect();
-    found.sort();
+    let found = path_line_commit(&r);
     (r, found)
 }
 
 #[test]
 fn range_and_history_name_the_commit_that_added_each_secret() {
     let p = Project::new();
-    let t = token();
+    let t = github_token();
     let stripe = format!("{}{}", "sk_live_", "51Hq7TzW2mK9pLx4Nv8Rc3Bd6Fj1Sg5Yt0Ua");
     p.write("a.py", "x = 1\n");
     git(&p, &["add", "-A"]).ok();
@@ -311,7 +271,7 @@ fn range_and_history_name_the_commit_that_added_each_secret() {
 #[test]
 fn baselines_survive_rebases_and_squashes() {
     let p = Project::new();
-    let t = token();
+    let t = github_token();
     p.write("a.py", format!("T = '{t}'\n"));
     git(&p, &["add", "-A"]).ok();
     git(&p, &["commit", "-q", "--no-verify", "-m", "one"]).ok();
@@ -354,9 +314,9 @@ fn the_pre_commit_framework_runs_the_hook_from_this_repository() {
             .expect("pre-commit (pip install pre-commit)")
             .into()
     };
-    p.write("leak.py", format!("T = '{}'\n", token()));
+    p.write("leak.py", format!("T = '{}'\n", github_token()));
     git(&p, &["add", "leak.py"]).ok();
-    let r = try_repo(&p).code(1).never_shows(&token());
+    let r = try_repo(&p).code(1).never_shows(&github_token());
     assert!(
         r.stdout.contains("leak.py:1:6") && r.stdout.contains("Failed"),
         "{r:?}"

@@ -5,12 +5,8 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use crate::git::{git, head, token};
+use crate::git::commit_findings;
 use crate::util::*;
-
-fn stripe() -> String {
-    format!("{}{}", "sk_live_", "51Hq7TzW2mK9pLx4Nv8Rc3Bd6Fj1Sg5Yt0Ua")
-}
 
 fn postgres() -> String {
     format!(
@@ -32,32 +28,8 @@ fn scan_in(p: &Project, dir: &Path, env: &[(&str, &str)], args: &[&str]) -> (Run
         cmd.env(name, value);
     }
     let r: Run = cmd.output().expect("run envshim").into();
-    let v: serde_json::Value =
-        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {r:?}"));
-    let mut found: Found = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            (
-                f["path"].as_str().unwrap().to_string(),
-                f["line"].as_u64().unwrap() as usize,
-                f["commit"].as_str().unwrap_or("").to_string(),
-            )
-        })
-        .collect();
-    found.sort();
+    let found = path_line_commit(&r);
     (r, found)
-}
-
-fn scan(p: &Project, args: &[&str]) -> (Run, Found) {
-    scan_in(p, &p.root, &[], args)
-}
-
-fn commit(p: &Project, message: &str) -> String {
-    git(p, &["add", "-A"]).ok();
-    git(p, &["commit", "-q", "--no-verify", "-m", message]).ok();
-    head(p)
 }
 
 /// `path:line` pairs, for the staged mode (no commit).
@@ -70,7 +42,7 @@ type Case = (&'static str, fn(&Project));
 
 #[test]
 fn attributes_cannot_hide_added_lines() {
-    let t = token();
+    let t = github_token();
     // Each marks the changed files as binary, or converts them for diffs, so that git
     // prints no added lines unless told otherwise.
     let cases: [Case; 4] = [
@@ -92,24 +64,24 @@ fn attributes_cannot_hide_added_lines() {
     for (what, setup) in cases {
         let p = Project::new();
         p.write("a.py", "x = 1\ny = 2\n");
-        let base = commit(&p, "base");
+        let base = commit_all(&p, "base");
         setup(&p);
         p.write("a.py", format!("x = 1\ny = 2\nT = '{t}'\n"));
         p.write("b.py", format!("T = '{t}'\n"));
         git(&p, &["add", "-A"]).ok();
-        let (r, found) = scan(&p, &["--staged"]);
+        let (r, found) = commit_findings(&p, &["--staged"]);
         r.code(1);
         assert_eq!(
             lines_of(&found),
             vec![("a.py".into(), 3), ("b.py".into(), 1)],
             "--staged, {what}"
         );
-        let c = commit(&p, "secret");
+        let c = commit_all(&p, "secret");
         let expected: Found = vec![("a.py".into(), 3, c.clone()), ("b.py".into(), 1, c)];
-        let (r, found) = scan(&p, &["--range", &format!("{base}..HEAD")]);
+        let (r, found) = commit_findings(&p, &["--range", &format!("{base}..HEAD")]);
         r.code(1);
         assert_eq!(found, expected, "--range, {what}");
-        let (r, found) = scan(&p, &["--history"]);
+        let (r, found) = commit_findings(&p, &["--history"]);
         r.code(1);
         assert_eq!(found, expected, "--history, {what}");
     }
@@ -119,32 +91,29 @@ fn attributes_cannot_hide_added_lines() {
 fn a_merge_is_scanned_for_what_no_parent_has() {
     let p = Project::new();
     p.write("f.py", "a = 1\nb = 2\nc = 3\n");
-    let base = commit(&p, "base");
+    let base = commit_all(&p, "base");
     // A branch brings a secret of its own and a conflicting change.
-    git(&p, &["checkout", "-q", "-b", "side"]).ok();
-    p.write("f.py", "a = 1\nb = 'side'\nc = 3\n");
-    p.write("side.py", format!("T = '{}'\n", token()));
-    let from_branch = commit(&p, "side");
-    git(&p, &["checkout", "-q", "-"]).ok();
-    p.write("f.py", "a = 1\nb = 'main'\nc = 3\n");
-    commit(&p, "main");
+    let from_branch = diverge(
+        &p,
+        "side",
+        &[
+            ("f.py", "a = 1\nb = 'side'\nc = 3\n"),
+            ("side.py", &format!("T = '{}'\n", github_token())),
+        ],
+        &[("f.py", "a = 1\nb = 'main'\nc = 3\n")],
+    );
     // An evil merge: the conflict's resolution adds a secret that neither side has.
     git(&p, &["merge", "-q", "side"]).code(1);
     p.write(
         "f.py",
-        format!("a = 1\nb = 'both'\nK = '{}'\nc = 3\n", stripe()),
+        format!("a = 1\nb = 'both'\nK = '{}'\nc = 3\n", stripe_key()),
     );
-    let evil = commit(&p, "merge side");
+    let evil = commit_all(&p, "merge side");
     // A clean merge, stopped before its commit and edited.
-    git(&p, &["checkout", "-q", "-b", "side2"]).ok();
-    p.write("s2.txt", "ok\n");
-    commit(&p, "side2");
-    git(&p, &["checkout", "-q", "-"]).ok();
-    p.write("m2.txt", "ok\n");
-    commit(&p, "m2");
+    diverge(&p, "side2", &[("s2.txt", "ok\n")], &[("m2.txt", "ok\n")]);
     git(&p, &["merge", "-q", "--no-ff", "--no-commit", "side2"]).ok();
     p.write("g.py", format!("x = 1\n{}\n", postgres()));
-    let edited = commit(&p, "merge side2");
+    let edited = commit_all(&p, "merge side2");
 
     // The branch's secret is reported once, against the commit that added it; each
     // merge's own addition against the merge.
@@ -153,10 +122,10 @@ fn a_merge_is_scanned_for_what_no_parent_has() {
         ("g.py".into(), 2, edited.clone()),
         ("side.py".into(), 1, from_branch),
     ];
-    let (r, found) = scan(&p, &["--range", &format!("{base}..HEAD")]);
+    let (r, found) = commit_findings(&p, &["--range", &format!("{base}..HEAD")]);
     r.code(1);
     assert_eq!(found, expected);
-    let (r, found) = scan(&p, &["--history"]);
+    let (r, found) = commit_findings(&p, &["--history"]);
     r.code(1);
     assert_eq!(found, expected);
     // A user's choice of how merges are shown (`-m` follows it) changes nothing.
@@ -183,11 +152,11 @@ fn a_merge_is_scanned_for_what_no_parent_has() {
         assert_eq!(found, expected, "log.diffMerges={shown}");
     }
     // The merges alone.
-    let (r, found) = scan(&p, &["--range", &format!("{evil}^1..{evil}")]);
+    let (r, found) = commit_findings(&p, &["--range", &format!("{evil}^1..{evil}")]);
     r.code(1);
     assert_eq!(found.len(), 2, "{found:?}");
     assert!(found.contains(&("f.py".into(), 3, evil)));
-    let (r, found) = scan(&p, &["--range", &format!("{edited}^1..{edited}")]);
+    let (r, found) = commit_findings(&p, &["--range", &format!("{edited}^1..{edited}")]);
     r.code(1);
     assert_eq!(found, vec![("g.py".into(), 2, edited)]);
 }
@@ -199,14 +168,17 @@ fn a_merge_is_scanned_for_what_no_parent_has() {
 fn finds_the_secret_with(what: &str, p: &Project, cwd: &str, env: &[(&str, &str)]) {
     let path = "dir/caf\u{e9}.py";
     p.write(path, "x = 1\ny = 2\nz = 3\n");
-    let base = commit(p, "base");
-    p.write(path, format!("x = 10\ny = 2\nz = 3\nT = '{}'\n", token()));
+    let base = commit_all(p, "base");
+    p.write(
+        path,
+        format!("x = 10\ny = 2\nz = 3\nT = '{}'\n", github_token()),
+    );
     git(p, &["add", "-A"]).ok();
     let dir = p.root.join(cwd);
     let (r, found) = scan_in(p, &dir, env, &["--staged"]);
     r.code(1);
     assert_eq!(lines_of(&found), vec![(path.into(), 4)], "--staged, {what}");
-    let c = commit(p, "secret");
+    let c = commit_all(p, "secret");
     let expected: Found = vec![(path.into(), 4, c)];
     let (r, found) = scan_in(p, &dir, env, &["--range", &format!("{base}..HEAD")]);
     r.code(1);
@@ -291,15 +263,15 @@ fn a_staged_file_without_hunks_counts_as_added_throughout() {
     )
     .unwrap();
     set_mode(&wrapper, 0o755);
-    p.write("old.py", format!("x = 1\nT = '{}'\n", token()));
-    p.write("same.py", format!("T = '{}'\n", token()));
-    commit(&p, "base");
-    p.write("old.py", format!("x = 2\nT = '{}'\n", token()));
-    p.write("new.py", format!("y = 1\nK = '{}'\n", stripe()));
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    p.write("old.py", format!("x = 1\nT = '{}'\n", github_token()));
+    p.write("same.py", format!("T = '{}'\n", github_token()));
+    commit_all(&p, "base");
+    p.write("old.py", format!("x = 2\nT = '{}'\n", github_token()));
+    p.write("new.py", format!("y = 1\nK = '{}'\n", stripe_key()));
     // A mode change alone adds no line: same blob, no fallback.
     set_mode(&p.path("same.py"), 0o755);
     git(&p, &["add", "-A"]).ok();
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
     let (r, found) = scan_in(&p, &p.root, &[("PATH", &path)], &["--staged"]);
     r.code(1);
     assert_eq!(
@@ -321,16 +293,16 @@ fn new_branch_clone() -> (Project, String) {
         .unwrap();
     git(&p, &["remote", "add", "origin", origin.to_str().unwrap()]).ok();
     git(&p, &["checkout", "-q", "-b", "main"]).ok();
-    p.write("main.py", format!("T = '{}'\n", token()));
-    commit(&p, "main");
+    p.write("main.py", format!("T = '{}'\n", github_token()));
+    commit_all(&p, "main");
     git(&p, &["push", "-q", "origin", "main"]).ok();
     git(&p, &["checkout", "-q", "-b", "other"]).ok();
-    p.write("other.py", format!("K = '{}'\n", stripe()));
-    commit(&p, "other");
+    p.write("other.py", format!("K = '{}'\n", stripe_key()));
+    commit_all(&p, "other");
     git(&p, &["push", "-q", "origin", "other"]).ok();
     git(&p, &["checkout", "-q", "-b", "feature", "main"]).ok();
     p.write("feature.py", format!("x = 1\n{}\n", postgres()));
-    let feature = commit(&p, "feature");
+    let feature = commit_all(&p, "feature");
     git(&p, &["push", "-q", "origin", "feature"]).ok();
     git(&p, &["remote", "set-head", "origin", "main"]).ok();
     (p, feature)
@@ -341,13 +313,13 @@ fn a_zero_base_scans_the_commits_on_no_other_remote_branch() {
     let (p, feature) = new_branch_clone();
     let expected: Found = vec![("feature.py".into(), 2, feature)];
     for zeros in ["0".repeat(40), "0".repeat(64)] {
-        let (r, found) = scan(&p, &["--range", &format!("{zeros}..HEAD")]);
+        let (r, found) = commit_findings(&p, &["--range", &format!("{zeros}..HEAD")]);
         r.code(1);
         assert_eq!(found, expected);
     }
     // Without remote branches: all of HEAD's history.
     git(&p, &["remote", "remove", "origin"]).ok();
-    let (r, found) = scan(&p, &["--range", &format!("{}..HEAD", "0".repeat(40))]);
+    let (r, found) = commit_findings(&p, &["--range", &format!("{}..HEAD", "0".repeat(40))]);
     r.code(1);
     let paths: Vec<&str> = found.iter().map(|f| f.0.as_str()).collect();
     assert_eq!(paths, ["feature.py", "main.py"]);
@@ -448,16 +420,7 @@ fn the_github_workflow_scans_a_new_branch_and_a_force_push() {
         );
         let sarif: serde_json::Value =
             serde_json::from_str(&fs::read_to_string(p.path("envshim.sarif")).unwrap()).unwrap();
-        let uris: Vec<&str> = sarif["runs"][0]["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| {
-                r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
-                    .as_str()
-                    .unwrap()
-            })
-            .collect();
+        let uris = sarif_uris(&sarif);
         assert_eq!(uris, ["feature.py"]);
     }
 }
@@ -472,8 +435,8 @@ fn the_hook_sees_what_commit_a_and_a_partial_commit_commit() {
     p.write(".gitattributes", "*.py -diff\n");
     p.write("a.py", "x = 1\ny = 2\nz = 3\n");
     p.write("b.py", "x = 1\n");
-    commit(&p, "base");
-    let t = token();
+    commit_all(&p, "base");
+    let t = github_token();
     p.write("a.py", format!("x = 10\ny = 2\nz = 3\nT = '{t}'\n"));
     let r = git(&p, &["commit", "-q", "-a", "-m", "all"]).code(1);
     assert!(r.stderr.contains("a.py:4:6"), "{r:?}");
@@ -515,11 +478,12 @@ fn a_commit_without_hunks_counts_as_added_throughout() {
     )
     .unwrap();
     set_mode(&wrapper, 0o755);
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
     p.write("b.py", "x = 1\n");
-    p.write("c.py", format!("T = '{}'\n", token()));
-    let base = commit(&p, "base");
-    p.write("a.py", format!("T = '{}'\n", token()));
-    p.write("b.py", format!("x = 1\nK = '{}'\n", stripe()));
+    p.write("c.py", format!("T = '{}'\n", github_token()));
+    let base = commit_all(&p, "base");
+    p.write("a.py", format!("T = '{}'\n", github_token()));
+    p.write("b.py", format!("x = 1\nK = '{}'\n", stripe_key()));
     // A mode change alone, and a submodule, add no lines to scan.
     set_mode(&p.path("c.py"), 0o755);
     git(
@@ -532,8 +496,7 @@ fn a_commit_without_hunks_counts_as_added_throughout() {
         ],
     )
     .ok();
-    let c = commit(&p, "secrets");
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let c = commit_all(&p, "secrets");
     let (r, found) = scan_in(
         &p,
         &p.root,

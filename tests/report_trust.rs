@@ -7,7 +7,6 @@
 //! not itself look like a leak to a scanner.
 
 use std::path::Path;
-use std::process::Command;
 
 use base64::Engine;
 use serde_json::Value;
@@ -22,21 +21,6 @@ fn token(n: usize) -> String {
     format!("{}{}", "ghp_", rotated)
 }
 
-fn git(p: &Project, dir: &Path, args: &[&str]) -> Run {
-    Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("ENVSHIM", BIN)
-        .env("HOME", &p.home)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
-        .output()
-        .unwrap()
-        .into()
-}
-
 /// Runs envshim in `dir` with `args`.
 fn run_in(p: &Project, dir: &Path, args: &[&str]) -> Run {
     p.envshim()
@@ -47,13 +31,9 @@ fn run_in(p: &Project, dir: &Path, args: &[&str]) -> Run {
         .into()
 }
 
-fn json(r: &Run) -> Value {
-    serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {r:?}"))
-}
-
 /// (path, fingerprint) of each finding of a `--format json` run, sorted.
 fn fingerprints(r: &Run) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = json(r)["findings"]
+    let mut out: Vec<(String, String)> = r.json()["findings"]
         .as_array()
         .unwrap()
         .iter()
@@ -167,7 +147,7 @@ fn repository_text_is_shown_escaped_and_cannot_command_a_terminal_or_ci() {
 
     // JSON and SARIF: exact text (serde escapes it), nothing lost.
     let r = p.run(["scan", "--no-known", "--format", "json"]).code(1);
-    let report = json(&r);
+    let report = r.json();
     let mut paths: Vec<&str> = report["findings"]
         .as_array()
         .unwrap()
@@ -183,7 +163,7 @@ fn repository_text_is_shown_escaped_and_cannot_command_a_terminal_or_ci() {
     expected.sort_unstable();
     assert_eq!(paths, expected);
     let r = p.run(["scan", "--no-known", "--format", "sarif"]).code(1);
-    let sarif = json(&r);
+    let sarif = r.json();
     assert_eq!(sarif["runs"][0]["results"][0]["ruleId"], id);
 
     // Configuration errors quote nothing of the file (so nothing to escape).
@@ -209,18 +189,13 @@ fn the_hook_shows_repository_text_escaped() {
             toml_string("ACME \u{1b}]8;;http://x\u{7}link\n::add-mask::x")
         ),
     );
-    git(&p, &p.root, &["add", "-A"]).ok();
-    git(
-        &p,
-        &p.root,
-        &["commit", "-q", "--no-verify", "-m", "config"],
-    )
-    .ok();
+    git(&p, &["add", "-A"]).ok();
+    git(&p, &["commit", "-q", "--no-verify", "-m", "config"]).ok();
     p.run(["hook", "install"]).ok();
     let secret = format!("{}{}", "acme_", "q8rt1mwc4lp0vx7hn2kd");
     p.write("tab\t\u{1b}[8m.py", format!("key = {secret}\n"));
-    git(&p, &p.root, &["add", "-A"]).ok();
-    let r = git(&p, &p.root, &["commit", "-q", "-m", "leak"]).code(1);
+    git(&p, &["add", "-A"]).ok();
+    let r = git(&p, &["commit", "-q", "-m", "leak"]).code(1);
     assert_inert("hook stdout", &r.stdout);
     assert_inert("hook stderr", &r.stderr);
     // (git shows a hook's standard output on its standard error)
@@ -270,7 +245,7 @@ fn encoded_known_values_are_redacted_on_the_decoded_secret() {
     p.write("long.yaml", format!("password: {}\n", b64.encode(long)));
     let r = p.run(["scan", "--format", "json"]).code(1);
     let r = r.never_shows(short).never_shows(long);
-    let mut shown: Vec<(String, String, String)> = json(&r)["findings"]
+    let mut shown: Vec<(String, String, String)> = r.json()["findings"]
         .as_array()
         .unwrap()
         .iter()
@@ -335,7 +310,7 @@ fn fingerprints_are_salted_per_repository_and_not_a_fast_hash() {
     );
     assert_eq!(first, scan(&a), "stable from run to run");
     // SARIF carries the same.
-    let sarif = json(&a.run(["scan", "--no-known", "--format", "sarif"]));
+    let sarif = a.run(["scan", "--no-known", "--format", "sarif"]).json();
     let result = &sarif["runs"][0]["results"][0];
     assert_eq!(
         result["partialFingerprints"]["envshim/v2"],
@@ -470,8 +445,8 @@ fn the_default_baseline_is_read_and_partial_updates_only_add() {
     for n in 0..6 {
         p.write(&format!("old{n}.py"), format!("T = '{}'\n", token(n)));
     }
-    git(&p, &p.root, &["add", "-A"]).ok();
-    git(&p, &p.root, &["commit", "-q", "--no-verify", "-m", "old"]).ok();
+    git(&p, &["add", "-A"]).ok();
+    git(&p, &["commit", "-q", "--no-verify", "-m", "old"]).ok();
     p.run(["scan", "--no-known", "--update-baseline"])
         .ok()
         .stderr_has(&["wrote 6 fingerprints", "(6 new, 0 dropped)"]);
@@ -485,7 +460,7 @@ fn the_default_baseline_is_read_and_partial_updates_only_add() {
     // The repro: two new secrets staged, then a staged update.
     p.write("new0.py", format!("T = '{}'\n", token(10)));
     p.write("new1.py", format!("T = '{}'\n", token(11)));
-    git(&p, &p.root, &["add", "-A"]).ok();
+    git(&p, &["add", "-A"]).ok();
     p.run(["scan", "--no-known", "--staged"]).code(1);
     p.run(["scan", "--no-known", "--staged", "--update-baseline"])
         .ok()
@@ -494,9 +469,9 @@ fn the_default_baseline_is_read_and_partial_updates_only_add() {
             "(2 new, 0 dropped; a partial scan only adds)",
         ]);
     assert_eq!(baseline_len(&p), 8, "the six old entries are kept");
-    git(&p, &p.root, &["add", "-A"]).ok();
+    git(&p, &["add", "-A"]).ok();
     // The hook reads it too: the commit goes through.
-    git(&p, &p.root, &["commit", "-q", "-m", "accepted"]).ok();
+    git(&p, &["commit", "-q", "-m", "accepted"]).ok();
 
     // A partial scan from a subdirectory drops nothing, even of entries it cannot see.
     std::fs::create_dir_all(p.path("sub")).unwrap();
@@ -580,7 +555,7 @@ fn fingerprints_do_not_depend_on_where_the_scan_runs_from() {
     // The default baseline is found from a subdirectory too.
     run_in(&p, &src, &["scan", "--no-known"]).ok();
     // --staged, run from a subdirectory.
-    git(&p, &p.root, &["add", "-A"]).ok();
+    git(&p, &["add", "-A"]).ok();
     run_in(
         &p,
         &src,
@@ -619,10 +594,10 @@ fn fingerprints_do_not_depend_on_where_the_scan_runs_from() {
 fn a_clean_staged_scan_is_silent_and_a_blocked_commit_advises_once() {
     let p = Project::initialized();
     p.run(["hook", "install"]).ok();
-    git(&p, &p.root, &["add", "-A"]).ok();
-    git(&p, &p.root, &["commit", "-q", "-m", "init"]).ok();
+    git(&p, &["add", "-A"]).ok();
+    git(&p, &["commit", "-q", "-m", "init"]).ok();
     p.write("clean.py", "x = 1\n");
-    git(&p, &p.root, &["add", "clean.py"]).ok();
+    git(&p, &["add", "clean.py"]).ok();
     let r = p.run(["scan", "--staged"]).ok();
     assert_eq!((r.stdout.as_str(), r.stderr.as_str()), ("", ""), "{r:?}");
     // Without an identity the known values cannot be searched: still silent when clean.
@@ -638,7 +613,7 @@ fn a_clean_staged_scan_is_silent_and_a_blocked_commit_advises_once() {
     let r = r.ok();
     assert_eq!((r.stdout.as_str(), r.stderr.as_str()), ("", ""), "{r:?}");
     // The hook adds nothing to a clean commit.
-    let r = git(&p, &p.root, &["commit", "-q", "-m", "clean"]).ok();
+    let r = git(&p, &["commit", "-q", "-m", "clean"]).ok();
     assert!(
         !r.stderr.contains("envshim") && r.stdout.is_empty(),
         "{r:?}"
@@ -646,8 +621,8 @@ fn a_clean_staged_scan_is_silent_and_a_blocked_commit_advises_once() {
 
     // A blocked commit: the findings, then the advice once, with --no-verify in it.
     p.write("leak.py", format!("T = '{}'\n", token(5)));
-    git(&p, &p.root, &["add", "leak.py"]).ok();
-    let r = git(&p, &p.root, &["commit", "-q", "-m", "leak"]).code(1);
+    git(&p, &["add", "leak.py"]).ok();
+    let r = git(&p, &["commit", "-q", "-m", "leak"]).code(1);
     let all = format!("{}{}", r.stdout, r.stderr);
     for once in [
         "envshim:allow",

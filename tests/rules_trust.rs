@@ -29,20 +29,6 @@ struct Summary {
     suppressed: u64,
 }
 
-fn git(p: &Project, args: &[&str]) -> Run {
-    Command::new("git")
-        .args(args)
-        .current_dir(&p.root)
-        .env("HOME", &p.home)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
-        .output()
-        .unwrap()
-        .into()
-}
-
 /// Stages everything and runs `scan --staged --format json`: the run and its
 /// (rule, path) findings, sorted.
 fn staged(p: &Project) -> (Run, Report, Vec<(String, String)>) {

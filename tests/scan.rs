@@ -11,16 +11,6 @@ use serde::Deserialize;
 
 use crate::util::*;
 
-/// A fake GitHub classic token (generated; not a real key).
-fn github_token() -> String {
-    format!("{}{}", "ghp_", "Zq8rT1mWc4Lp0Vx7Hn2Kd9Bf6Sj3Ya5Ge8Ru")
-}
-
-/// A fake Stripe live secret key.
-fn stripe_key() -> String {
-    format!("{}{}", "sk_live_", "51Hq7TzW2mK9pLx4Nv8Rc3Bd6Fj1Sg5Yt0Ua")
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Report {
@@ -205,16 +195,7 @@ fn sarif_validates_against_the_2_1_0_schema() {
     let check: Run = check.into();
     check.ok();
     let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
-    let uris: Vec<&str> = doc["runs"][0]["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
-                .as_str()
-                .unwrap()
-        })
-        .collect();
+    let uris = sarif_uris(&doc);
     assert!(uris.contains(&"dir%20with%20space/b.txt"), "{uris:?}");
 }
 

@@ -4,40 +4,10 @@
 //! are scanned whatever an ignore rule says; configuration is read only from regular
 //! files and no error quotes it.
 
-use std::process::Command;
-
 use crate::util::*;
-
-fn token() -> String {
-    format!("{}{}", "ghp_", "Zq8rT1mWc4Lp0Vx7Hn2Kd9Bf6Sj3Ya5Ge8Ru")
-}
 
 fn other_token() -> String {
     format!("{}{}", "ghp_", "Mx3Lq9Pw2Ze7Rt5Yu1Io8Kj4Hg6Fd0Sa2Nb")
-}
-
-fn git(p: &Project, args: &[&str]) -> Run {
-    Command::new("git")
-        .args(args)
-        .current_dir(&p.root)
-        .env("HOME", &p.home)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
-        .output()
-        .unwrap()
-        .into()
-}
-
-fn commit_all(p: &Project, message: &str) -> String {
-    git(p, &["add", "-A"]).ok();
-    git(p, &["commit", "-q", "--no-verify", "-m", message]).ok();
-    git(p, &["rev-parse", "HEAD"])
-        .ok()
-        .stdout
-        .trim()
-        .to_string()
 }
 
 /// `scan --no-known --format json ARGS`: the run and its findings as (rule, path,
@@ -46,9 +16,7 @@ fn findings(p: &Project, args: &[&str]) -> (Run, Vec<(String, String, String, St
     let mut all = vec!["scan", "--no-known", "--format", "json"];
     all.extend_from_slice(args);
     let r = p.run(&all);
-    let v: serde_json::Value =
-        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {r:?}"));
-    let mut found: Vec<_> = v["findings"]
+    let mut found: Vec<_> = r.json()["findings"]
         .as_array()
         .unwrap()
         .iter()
@@ -92,7 +60,7 @@ fn a_range_cannot_suppress_its_own_secret() {
     p.write("README.md", "hello\n");
     let base = commit_all(&p, "base");
 
-    p.write("app.py", format!("T = '{}'\n", token()));
+    p.write("app.py", format!("T = '{}'\n", github_token()));
     // The head's baseline accepts the secret (written by the real binary).
     p.run(["scan", "--no-known", "--update-baseline"]).ok();
     p.write(
@@ -175,7 +143,7 @@ fn a_range_uses_the_base_configuration_and_reports_widening() {
     );
     commit_all(&p, "narrow");
 
-    p.write("src/app.py", format!("T = '{}'\n", token()));
+    p.write("src/app.py", format!("T = '{}'\n", github_token()));
     p.write("fixtures/sample.py", format!("T = '{}'\n", other_token()));
     p.write(
         "envshim.toml",
@@ -227,12 +195,12 @@ fn a_merge_that_widens_suppression_on_its_own_is_reported() {
     let p = Project::new();
     p.write("envshim.toml", "[scan.allowlist]\npaths = [\"a/**\"]\n");
     let base = commit_all(&p, "base");
-    git(&p, &["checkout", "-q", "-b", "side"]).ok();
-    p.write("side.txt", "side\n");
-    commit_all(&p, "side");
-    git(&p, &["checkout", "-q", "-"]).ok();
-    p.write("main.txt", "main\n");
-    commit_all(&p, "main");
+    diverge(
+        &p,
+        "side",
+        &[("side.txt", "side\n")],
+        &[("main.txt", "main\n")],
+    );
     git(&p, &["merge", "-q", "--no-commit", "--no-ff", "side"]).ok();
     p.write(
         "envshim.toml",
@@ -255,7 +223,7 @@ fn a_merge_that_widens_suppression_on_its_own_is_reported() {
 #[test]
 fn limits_that_switch_the_scan_off_are_configuration_errors() {
     let p = Project::new();
-    p.write("app.py", format!("T = '{}'\n", token()));
+    p.write("app.py", format!("T = '{}'\n", github_token()));
     git(&p, &["add", "app.py"]).ok();
     let cases = [
         (
@@ -318,9 +286,12 @@ fn tracked_files_are_scanned_whatever_ignore_rules_say() {
     p.write(".gitignore", ".env.*\n");
     p.write(".ignore", "deploy/\n");
     p.write(".envshimignore", "*.cfg\n");
-    p.write(".env.production", format!("GITHUB_TOKEN={}\n", token()));
-    p.write("deploy/prod.sh", format!("export T='{}'\n", token()));
-    p.write("sub/app.cfg", format!("token = '{}'\n", token()));
+    p.write(
+        ".env.production",
+        format!("GITHUB_TOKEN={}\n", github_token()),
+    );
+    p.write("deploy/prod.sh", format!("export T='{}'\n", github_token()));
+    p.write("sub/app.cfg", format!("token = '{}'\n", github_token()));
     commit_all(&p, "base");
     git(
         &p,
@@ -471,7 +442,7 @@ fn ignore_file_warnings_never_quote_the_file() {
     std::fs::write(&outside, format!("HOME=/x\nSECRET={marker}[z-a]\n")).unwrap();
     std::os::unix::fs::symlink(&outside, p.path(".gitignore")).unwrap();
     p.write(".envshimignore", format!("{marker}\\\n"));
-    p.write("sub/app.py", format!("T = '{}'\n", token()));
+    p.write("sub/app.py", format!("T = '{}'\n", github_token()));
     let r = p.run(["scan", "--no-known", "sub"]);
     let r = r.code(1).never_shows(marker);
     assert!(
@@ -531,7 +502,7 @@ fn tracked_files_behind_a_symlinked_directory_are_not_read() {
     git(&p, &["commit", "-q", "--no-verify", "-m", "base"]).ok();
     let outside = p.home.join("elsewhere");
     std::fs::create_dir_all(&outside).unwrap();
-    std::fs::write(outside.join("x.txt"), format!("T = '{}'\n", token())).unwrap();
+    std::fs::write(outside.join("x.txt"), format!("T = '{}'\n", github_token())).unwrap();
     std::fs::remove_dir_all(p.path("conf")).unwrap();
     std::os::unix::fs::symlink(&outside, p.path("conf")).unwrap();
     let (r, found) = findings(&p, &[]);

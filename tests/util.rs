@@ -390,3 +390,114 @@ impl Project {
         fs::read_to_string(self.path(rel)).unwrap()
     }
 }
+
+/// A fake GitHub classic token (generated; not a real key), assembled at run time so that
+/// the test sources do not look like a leak to a scanner.
+pub fn github_token() -> String {
+    format!("{}{}", "ghp_", "Zq8rT1mWc4Lp0Vx7Hn2Kd9Bf6Sj3Ya5Ge8Ru")
+}
+
+/// A fake Stripe live secret key.
+pub fn stripe_key() -> String {
+    format!("{}{}", "sk_live_", "51Hq7TzW2mK9pLx4Nv8Rc3Bd6Fj1Sg5Yt0Ua")
+}
+
+/// Runs git in `dir` with this project's HOME, a fixed author and committer, and
+/// `ENVSHIM` (the binary the pre-commit hook calls) set to `envshim`.
+pub fn git_with(p: &Project, dir: &Path, envshim: &str, args: &[&str]) -> Run {
+    Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("ENVSHIM", envshim)
+        .env("HOME", &p.home)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
+        .output()
+        .unwrap()
+        .into()
+}
+
+/// Runs git in the repository, its hook calling the binary under test.
+pub fn git(p: &Project, args: &[&str]) -> Run {
+    git_with(p, &p.root, BIN, args)
+}
+
+/// The commit id of HEAD.
+pub fn head(p: &Project) -> String {
+    git(p, &["rev-parse", "HEAD"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string()
+}
+
+/// Stages everything and commits it without the hook; returns the new commit's id.
+pub fn commit_all(p: &Project, message: &str) -> String {
+    git(p, &["add", "-A"]).ok();
+    git(p, &["commit", "-q", "--no-verify", "-m", message]).ok();
+    head(p)
+}
+
+/// Two sides ready to merge: writes `on_branch` (path, contents) on a new branch
+/// `branch` and commits it, goes back to the branch it left and commits `here` there.
+/// Returns the commit made on `branch`.
+pub fn diverge(
+    p: &Project,
+    branch: &str,
+    on_branch: &[(&str, &str)],
+    here: &[(&str, &str)],
+) -> String {
+    git(p, &["checkout", "-q", "-b", branch]).ok();
+    for (path, contents) in on_branch {
+        p.write(path, contents);
+    }
+    let side = commit_all(p, branch);
+    git(p, &["checkout", "-q", "-"]).ok();
+    for (path, contents) in here {
+        p.write(path, contents);
+    }
+    commit_all(p, "beside");
+    side
+}
+
+impl Run {
+    /// The run's standard output parsed as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}: {self:?}"))
+    }
+}
+
+/// (path, line, commit) of each finding of a `--format json` run, sorted; the commit
+/// is empty where there is none.
+pub fn path_line_commit(r: &Run) -> Vec<(String, usize, String)> {
+    let mut found: Vec<(String, usize, String)> = r.json()["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap() as usize,
+                f["commit"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// The artifact URI of each result of a SARIF document, in order.
+pub fn sarif_uris(doc: &serde_json::Value) -> Vec<&str> {
+    doc["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap()
+        })
+        .collect()
+}
