@@ -250,20 +250,14 @@ fn a_staged_file_without_hunks_counts_as_added_throughout() {
     // each changed file is then scanned whole rather than not at all.
     let real = real_git();
     let p = Project::new();
-    let bin = p.home.join("bin");
-    fs::create_dir_all(&bin).unwrap();
-    let wrapper = bin.join("git");
-    fs::write(
-        &wrapper,
-        format!(
+    let path = path_with_git_wrapper(
+        &p,
+        &format!(
             "#!/bin/sh\nfor a in \"$@\"; do [ \"$a\" = --raw ] && exec {real} \"$@\"; done\n\
              for a in \"$@\"; do [ \"$a\" = --cached ] && {{ {real} \"$@\" >/dev/null; exit $?; }}; done\n\
              exec {real} \"$@\"\n"
         ),
-    )
-    .unwrap();
-    set_mode(&wrapper, 0o755);
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    );
     p.write("old.py", format!("x = 1\nT = '{}'\n", github_token()));
     p.write("same.py", format!("T = '{}'\n", github_token()));
     commit_all(&p, "base");
@@ -463,22 +457,16 @@ fn a_commit_without_hunks_counts_as_added_throughout() {
     let p = Project::new();
     let attrs = p.home.join("attributes");
     fs::write(&attrs, "* -diff\n").unwrap();
-    let bin = p.home.join("bin");
-    fs::create_dir_all(&bin).unwrap();
-    let wrapper = bin.join("git");
-    fs::write(
-        &wrapper,
-        format!(
+    let path = path_with_git_wrapper(
+        &p,
+        &format!(
             "#!/bin/sh\nlog=0\nfor a in \"$@\"; do [ \"$a\" = log ] && log=1; done\n\
              [ $log = 1 ] || exec {real} \"$@\"\n\
              for a in \"$@\"; do shift; [ \"$a\" = --text ] || set -- \"$@\" \"$a\"; done\n\
              exec {real} -c core.attributesFile={} \"$@\"\n",
             attrs.display()
         ),
-    )
-    .unwrap();
-    set_mode(&wrapper, 0o755);
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    );
     p.write("b.py", "x = 1\n");
     p.write("c.py", format!("T = '{}'\n", github_token()));
     let base = commit_all(&p, "base");
@@ -508,6 +496,17 @@ fn a_commit_without_hunks_counts_as_added_throughout() {
         found,
         vec![("a.py".into(), 1, c.clone()), ("b.py".into(), 2, c)]
     );
+}
+
+/// Puts `script` in the project's HOME as an executable `git`; returns a PATH on which
+/// it comes before the real git.
+fn path_with_git_wrapper(p: &Project, script: &str) -> String {
+    let bin = p.home.join("bin");
+    fs::create_dir_all(&bin).unwrap();
+    let wrapper = bin.join("git");
+    fs::write(&wrapper, script).unwrap();
+    set_mode(&wrapper, 0o755);
+    format!("{}:{}", bin.display(), std::env::var("PATH").unwrap())
 }
 
 fn real_git() -> String {
