@@ -51,6 +51,16 @@ fn widened(found: &[(String, String, String, String)]) -> Vec<(String, String, S
         .collect()
 }
 
+/// Runs envshim with `args`: refused as bad input (exit 2), with a clean error that
+/// says each of `says` and never shows `marker`.
+fn refused_without_quoting(p: &Project, args: &[&str], says: &[&str], marker: &str) {
+    p.run(args)
+        .code(2)
+        .clean_error()
+        .stderr_has(says)
+        .never_shows(marker);
+}
+
 /// The repro: in the commit that adds the secret, every way to suppress it at
 /// once. CI's `--range base..head` still reports the secret (configuration and baseline
 /// come from the base) and reports each suppression change, naming file and commit.
@@ -355,11 +365,7 @@ fn a_symlinked_config_is_refused_without_quoting_its_target() {
     let head = commit_all(&p, "link");
 
     for args in [&["scan"][..], &["scan", "--staged"][..]] {
-        p.run(args)
-            .code(2)
-            .clean_error()
-            .stderr_has(&["envshim.toml", "not a regular file"])
-            .never_shows(marker);
+        refused_without_quoting(&p, args, &["envshim.toml", "not a regular file"], marker);
     }
     // The range that adds the link: scanned with the base's configuration, the link
     // reported.
@@ -374,11 +380,12 @@ fn a_symlinked_config_is_refused_without_quoting_its_target() {
         "{r:?}"
     );
     // A base that holds the link is refused.
-    p.run(["scan", "--no-known", "--range", "HEAD..HEAD"])
-        .code(2)
-        .clean_error()
-        .stderr_has(&["not a regular file"])
-        .never_shows(marker);
+    refused_without_quoting(
+        &p,
+        &["scan", "--no-known", "--range", "HEAD..HEAD"],
+        &["not a regular file"],
+        marker,
+    );
 }
 
 /// Configuration and baseline errors name the file, line, column and kind, never the
@@ -413,22 +420,24 @@ fn configuration_errors_never_quote_the_file() {
     ];
     for (config, message) in &cases {
         p.write("envshim.toml", config);
-        p.run(["scan", "--no-known"])
-            .code(2)
-            .clean_error()
-            .stderr_has(&["envshim.toml", message])
-            .never_shows(marker);
+        refused_without_quoting(
+            &p,
+            &["scan", "--no-known"],
+            &["envshim.toml", message],
+            marker,
+        );
     }
     std::fs::remove_file(p.path("envshim.toml")).unwrap();
     p.write(
         "b.json",
         format!("{{\"version\": \"{marker}\", \"findings\": []}}\n"),
     );
-    p.run(["scan", "--no-known", "--baseline", "b.json"])
-        .code(2)
-        .clean_error()
-        .stderr_has(&["b.json is not an envshim baseline: line 1, column"])
-        .never_shows(marker);
+    refused_without_quoting(
+        &p,
+        &["scan", "--no-known", "--baseline", "b.json"],
+        &["b.json is not an envshim baseline: line 1, column"],
+        marker,
+    );
 }
 
 /// Ignore files above a scanned directory are read by the walk, and a bad pattern in
