@@ -366,57 +366,95 @@ fn workflow_script(workflow: &str, name: &str) -> String {
         .join("\n")
 }
 
-#[test]
-fn the_github_workflow_scans_a_new_branch_and_a_force_push() {
+/// Runs the workflow's scan step as GitHub would for a push of `sha` to `branch` with
+/// `before`, the default branch being `default`: the step's status output and its run.
+fn run_workflow_push(
+    p: &Project,
+    sha: &str,
+    branch: &str,
+    default: &str,
+    before: &str,
+) -> (String, Run) {
     let workflow = fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/examples/ci/github-actions.yml"
     ))
     .unwrap();
-    let script = workflow_script(&workflow, "Scan the commits of this change");
-    let (p, feature) = new_branch_clone();
+    let mut script = workflow_script(&workflow, "Scan the commits of this change");
+    for (expression, value) in [
+        ("github.event_name", "push"),
+        ("github.event.before", before),
+        ("github.sha", sha),
+        ("github.ref_name", branch),
+        ("github.event.repository.default_branch", default),
+        ("github.event.pull_request.base.sha", ""),
+        ("github.event.pull_request.head.sha", ""),
+    ] {
+        script = script.replace(&format!("${{{{ {expression} }}}}"), value);
+    }
+    assert!(!script.contains("${{"), "{script}");
     let bin_dir = Path::new(BIN).parent().unwrap();
     let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
+    let output = p.home.join("github_output");
+    fs::write(&output, "").unwrap();
+    let r: Run = Command::new("sh")
+        .args(["-e", "-c", &script])
+        .current_dir(&p.root)
+        .env("PATH", &path)
+        .env("HOME", &p.home)
+        .env("GITHUB_OUTPUT", &output)
+        .output()
+        .unwrap()
+        .into();
+    (fs::read_to_string(&output).unwrap(), r.ok())
+}
+
+#[test]
+fn the_github_workflow_scans_a_new_branch_and_a_force_push() {
+    let (p, feature) = new_branch_clone();
     // A push event: the first push of a branch (before = zeros), then a force-push
-    // (before = a commit the clone does not have).
-    for before in [
-        "0".repeat(40),
-        "1234567890abcdef1234567890abcdef12345678".into(),
-    ] {
-        let mut script = script.clone();
-        for (expression, value) in [
-            ("github.event_name", "push"),
-            ("github.event.before", &before),
-            ("github.sha", &feature),
-            ("github.event.pull_request.base.sha", ""),
-            ("github.event.pull_request.head.sha", ""),
+    // (before = a commit the clone does not have); through the branch's merge base with
+    // the default branch, and, when the default branch is not fetched, through the zero
+    // base.
+    for default in ["main", "trunk"] {
+        for before in [
+            "0".repeat(40),
+            "1234567890abcdef1234567890abcdef12345678".into(),
         ] {
-            script = script.replace(&format!("${{{{ {expression} }}}}"), value);
+            let (status, r) = run_workflow_push(&p, &feature, "feature", default, &before);
+            assert_eq!(status, "status=1\n", "{default} {before}: {r:?}");
+            assert!(r.stdout.contains("::error file=feature.py,line=2"), "{r:?}");
+            assert!(
+                !r.stdout.contains("main.py") && !r.stdout.contains("other.py"),
+                "{r:?}"
+            );
+            let sarif: serde_json::Value =
+                serde_json::from_str(&fs::read_to_string(p.path("envshim.sarif")).unwrap())
+                    .unwrap();
+            assert_eq!(sarif_uris(&sarif), ["feature.py"]);
         }
-        assert!(!script.contains("${{"), "{script}");
-        let output = p.home.join("github_output");
-        fs::write(&output, "").unwrap();
-        let r: Run = Command::new("sh")
-            .args(["-e", "-c", &script])
-            .current_dir(&p.root)
-            .env("PATH", &path)
-            .env("HOME", &p.home)
-            .env("GITHUB_OUTPUT", &output)
-            .output()
-            .unwrap()
-            .into();
-        let r = r.ok();
-        assert_eq!(fs::read_to_string(&output).unwrap(), "status=1\n", "{r:?}");
-        assert!(r.stdout.contains("::error file=feature.py,line=2"), "{r:?}");
-        assert!(
-            !r.stdout.contains("main.py") && !r.stdout.contains("other.py"),
-            "{r:?}"
-        );
-        let sarif: serde_json::Value =
-            serde_json::from_str(&fs::read_to_string(p.path("envshim.sarif")).unwrap()).unwrap();
-        let uris = sarif_uris(&sarif);
-        assert_eq!(uris, ["feature.py"]);
     }
+}
+
+#[test]
+fn a_branch_push_takes_its_settings_from_the_default_branch_not_its_previous_push() {
+    // Push 1 of a branch allowlists a path (red: suppression-widened); push 2 puts a
+    // secret there. With push 1 as the base, push 2 would read push 1's allowlist and
+    // pass; the workflow takes the base from the default branch instead.
+    let (p, _) = new_branch_clone();
+    p.write(
+        "envshim.toml",
+        "[scan.allowlist]\npaths = [\"vendor/**\"]\n",
+    );
+    let first = commit_all(&p, "allowlist vendor");
+    let (status, r) = run_workflow_push(&p, &first, "feature", "main", &"0".repeat(40));
+    assert_eq!(status, "status=1\n", "{r:?}");
+    assert!(r.stdout.contains("suppression-widened"), "{r:?}");
+    p.write("vendor/x.py", format!("T = '{}'\n", github_token()));
+    let second = commit_all(&p, "vendor");
+    let (status, r) = run_workflow_push(&p, &second, "feature", "main", &first);
+    assert_eq!(status, "status=1\n", "{r:?}");
+    assert!(r.stdout.contains("file=vendor/x.py"), "{r:?}");
 }
 
 #[test]
