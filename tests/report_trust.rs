@@ -753,3 +753,47 @@ fn a_whole_update_keeps_what_it_could_not_see_and_the_default_baseline_is_a_file
         .stderr_has(&["not a regular file", "--no-baseline"]);
     p.run(["scan", "--no-known", "--no-baseline"]).code(1);
 }
+
+/// Item 8: a password people chose cannot be confirmed from a report or a baseline at
+/// any cost per guess: its fingerprint names the place (rule, path, what precedes it on
+/// its line), not the password. A provider token's fingerprint still follows the token.
+#[test]
+fn a_chosen_password_is_not_in_its_fingerprint() {
+    let p = Project::new();
+    let scan = |p: &Project| {
+        let r = p.run(["scan", "--no-known", "--format", "json"]).code(1);
+        let report = r.json();
+        let findings = report["findings"].as_array().unwrap().clone();
+        findings
+            .iter()
+            .map(|f| {
+                (
+                    f["rule"].as_str().unwrap().to_string(),
+                    f["fingerprint"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    // envshim:allow: made-up passwords
+    p.write("settings.py", "db_password = \"Winter2025!xQ\"\n");
+    let first = scan(&p);
+    assert_eq!(first.len(), 1, "{first:?}");
+    // Another password at the same place: the same fingerprint, so no guess can be
+    // checked against it. Moved down a line: the same too.
+    // envshim:allow: made-up passwords
+    p.write("settings.py", "\n\ndb_password = \"Qz7#Lm2!vR9wKp\"\n");
+    assert_eq!(scan(&p), first);
+    // A token's fingerprint follows the token.
+    p.write("settings.py", format!("T = '{}'\n", github_token()));
+    let token = scan(&p);
+    p.write(
+        "settings.py",
+        format!(
+            "T = '{}{}'\n",
+            "ghp_", "Ab8rT1mWc4Lp0Vx7Hn2Kd9Bf6Sj3Ya5Ge8Ru"
+        ),
+    );
+    let other = scan(&p);
+    assert_eq!(token[0].0, other[0].0);
+    assert_ne!(token[0].1, other[0].1);
+}

@@ -4,6 +4,7 @@
 use aho_corasick::AhoCorasick;
 use memchr::{memchr, memrchr};
 
+use super::fingerprint::FingerprintInput;
 use super::rules::{entropy, is_placeholder, looks_random, RuleSet};
 use super::{Finding, Stats};
 
@@ -37,6 +38,10 @@ pub(crate) struct Hit {
     /// provider rule (2) over a generic rule (0).
     priority: u8,
     secret: String,
+    /// A secret people choose (a password in an assignment or a URL, a known value):
+    /// its fingerprint names the place, not the secret (DESIGN §4), since a slow hash
+    /// does not stop a dictionary guess.
+    guessable: bool,
 }
 
 /// Keeps, among hits whose secrets overlap, only the one of highest priority.
@@ -80,14 +85,24 @@ impl Matcher<'_> {
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 continue;
             }
-            out.push(Finding::new(
+            let mut finding = Finding::new(
                 &hit.rule,
                 &hit.description,
                 path,
                 position.line,
                 position.column,
                 &hit.secret,
-            ));
+            );
+            if hit.guessable {
+                let place = &bytes[position.line_start..hit.start];
+                finding.input = FingerprintInput::for_place(
+                    &hit.rule,
+                    path,
+                    &String::from_utf8_lossy(place),
+                    &hit.secret,
+                );
+            }
+            out.push(finding);
         }
     }
 
@@ -181,6 +196,7 @@ impl Matcher<'_> {
                     end: start + secret.end(),
                     priority: if generic { 0 } else { 2 },
                     secret: text.into_owned(),
+                    guessable: generic || rule.spec.family == "connection-strings",
                 });
             }
         }
@@ -210,6 +226,7 @@ impl Matcher<'_> {
                 end: m.end(),
                 priority: 3,
                 secret,
+                guessable: true,
             });
         }
     }

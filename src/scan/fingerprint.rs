@@ -111,6 +111,30 @@ impl FingerprintInput {
         }
     }
 
+    /// The input for a secret people choose (a password, a known value): made from the
+    /// rule, the path and the place — what precedes the secret on its line, blanks
+    /// folded, at most its last 80 characters — never the secret, so that no
+    /// fingerprint can confirm a guessed password however cheap the guess. (A baseline
+    /// entry then accepts that place: a new value written there is accepted too.) The
+    /// format-1 fingerprint still comes from the secret, to read old baselines.
+    pub fn for_place(rule: &str, path: &str, before: &str, secret: &str) -> FingerprintInput {
+        // The same secret earlier on the line is no part of the place.
+        let before = if secret.is_empty() {
+            before.to_string()
+        } else {
+            before.replace(secret, "\0")
+        };
+        let folded: Vec<&str> = before.split_whitespace().collect();
+        let folded = folded.join(" ");
+        let start = folded.char_indices().rev().nth(79).map_or(0, |(i, _)| i);
+        let place = format!("place\0{}", &folded[start..]);
+        FingerprintInput {
+            path: path.to_string(),
+            digest: parts_digest(b"envshim-fingerprint-v2\0", rule, path, &place),
+            v1: hex(&parts_digest(b"envshim-fingerprint-v1\0", rule, path, secret)[..16]),
+        }
+    }
+
     /// The format-1 fingerprint (unsalted SHA-256), only for matching old baselines.
     pub fn v1(&self) -> &str {
         &self.v1
