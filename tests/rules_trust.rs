@@ -363,3 +363,37 @@ fn file_names_match_in_any_case() {
         ]),
     );
 }
+
+/// Review finding: in `--range`, known values come from the base commit's secrets file
+/// too, so a change that drops a key from the secrets file and writes its value in
+/// plaintext is still caught.
+#[test]
+fn a_range_searches_the_values_the_base_commit_held() {
+    let p = Project::initialized();
+    // envshim:allow: a made-up password
+    let password = "Zr8v!Qm2#Lx5Tn9w";
+    p.set("DB_PASSWORD", password, &[]).ok();
+    let base = commit_all(&p, "secrets");
+    p.run(["rm", "DB_PASSWORD"]).ok();
+    p.write("settings.py", format!("PASSWORD = {password:?}\n"));
+    commit_all(&p, "inline the password");
+    let r = p
+        .run([
+            "scan",
+            "--range",
+            &format!("{base}..HEAD"),
+            "--format",
+            "json",
+        ])
+        .code(1)
+        .never_shows(password);
+    let report = r.json();
+    let rules: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["path"] == "settings.py")
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["known-secret"], "{r:?}");
+}

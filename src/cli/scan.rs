@@ -84,7 +84,11 @@ pub struct ScanArgs {
 /// Loads the decrypted values for `known-secret`, if the secrets file and an identity
 /// are there. Failing that is not an error: the rules still run, and `notes` says why
 /// (printed with the summary, so that a clean `--staged` stays silent).
-fn known_values(global: &Global, notes: &mut Vec<String>) -> Option<KnownValues> {
+fn known_values(
+    global: &Global,
+    notes: &mut Vec<String>,
+    base: Option<(&std::path::Path, &str)>,
+) -> Option<KnownValues> {
     let paths = SecretsPaths::discover(global.file.as_deref()).ok()?;
     if !paths.secrets.exists() {
         return None;
@@ -104,7 +108,12 @@ fn known_values(global: &Global, notes: &mut Vec<String>) -> Option<KnownValues>
         // The example's `# public` marks say which values are not secrets.
         Ok(doc) => {
             let example = secrets::load_example(&paths).ok().flatten();
-            known::from_secrets(&doc, example.as_ref()).ok().flatten()
+            // In --range, the base's values too: a change that drops a key from the
+            // secrets file and writes its value in plaintext is still found.
+            let old = base.and_then(|(root, commit)| base_secrets(root, commit, &paths, &ids));
+            let docs: Vec<&secrets::dotenv::Document> =
+                std::iter::once(&doc).chain(old.as_ref()).collect();
+            known::from_all(&docs, example.as_ref()).ok().flatten()
         }
         Err(e) => {
             notes.push(format!(
@@ -113,6 +122,30 @@ fn known_values(global: &Global, notes: &mut Vec<String>) -> Option<KnownValues>
             None
         }
     }
+}
+
+/// The secrets file as `commit` has it, decrypted; None when it is not there, not a
+/// regular file, or cannot be read with these identities.
+fn base_secrets(
+    root: &std::path::Path,
+    commit: &str,
+    paths: &SecretsPaths,
+    ids: &identity::Identities,
+) -> Option<secrets::dotenv::Document> {
+    let absolute = paths.secrets.canonicalize().ok()?;
+    let top = root.canonicalize().ok()?;
+    let relative = absolute
+        .strip_prefix(&top)
+        .ok()?
+        .to_str()?
+        .replace('\\', "/");
+    let (mode, id) = git::tree_entry(root, commit, &relative).ok()??;
+    if mode != "100644" && mode != "100755" {
+        return None;
+    }
+    let ciphertext = git::blob(root, &id).ok()?;
+    let plaintext = secrets::crypto::decrypt(&ciphertext, &ids.identities).ok()?;
+    secrets::dotenv::parse_bytes(&plaintext).ok()
 }
 
 /// Progress (files, bytes, rate) on a terminal only: a long scan should show it is
@@ -218,7 +251,10 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Exit> {
     let known = if args.no_known || rules.known_rule().is_none() {
         None
     } else {
-        known_values(global, &mut notes)
+        let base = range
+            .as_ref()
+            .and_then(|(root, base, _)| base.commit().map(|c| (root.as_path(), c)));
+        known_values(global, &mut notes, base)
     };
     // Rules this run cannot report: their baseline entries are never dropped by it.
     let unseen: Vec<&str> = if known.is_none() {

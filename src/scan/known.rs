@@ -24,6 +24,15 @@ pub fn from_secrets(
     doc: &Document,
     example: Option<&Document>,
 ) -> anyhow::Result<Option<KnownValues>> {
+    from_all(&[doc], example)
+}
+
+/// [`from_secrets`] for the values of several documents (the secrets file as the
+/// working tree and as a range's base commit have it).
+pub fn from_all(
+    docs: &[&Document],
+    example: Option<&Document>,
+) -> anyhow::Result<Option<KnownValues>> {
     // By key, once: a look-up per entry would be quadratic in a large file.
     let public: std::collections::HashSet<&str> = example
         .iter()
@@ -36,7 +45,7 @@ pub fn from_secrets(
     let mut patterns: Zeroizing<Vec<String>> = Zeroizing::new(Vec::new());
     let mut names = Vec::new();
     let mut forms = Vec::new();
-    for entry in doc.entries() {
+    for entry in docs.iter().flat_map(|doc| doc.entries()) {
         if public.contains(entry.key.as_str()) {
             continue;
         }

@@ -39,6 +39,11 @@ pub struct RangeBase {
 }
 
 impl RangeBase {
+    /// The base commit, when the range has one.
+    pub fn commit(&self) -> Option<&str> {
+        self.commit.as_deref()
+    }
+
     /// The base of `range` (`A..B`: A; `A...B`: their merge base; an empty A: HEAD).
     pub fn resolve(root: &Path, range: &str) -> anyhow::Result<RangeBase> {
         let prefix = git::prefix(&std::env::current_dir()?)?;
