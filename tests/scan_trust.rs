@@ -146,10 +146,10 @@ fn a_range_uses_the_base_configuration_and_reports_widening() {
     p.write("README.md", "hello\n");
     let base = commit_all(&p, "base");
 
-    // Narrowing (a smaller limit, one fewer allowlisted secret) is not reported.
+    // Narrowing (a larger limit, one fewer allowlisted secret) is not reported.
     p.write(
         "envshim.toml",
-        "[scan]\nmax_file_size = 50000\n[scan.allowlist]\npaths = [\"fixtures/**\"]\n\n[[scan.rule]]\nid = \"internal-key\"\ndescription = \"Internal key\"\nkeywords = [\"ik_\"]\nregex = '''ik_[a-z0-9]{20}'''\n",
+        "[scan]\nmax_file_size = 200000\n[scan.allowlist]\npaths = [\"fixtures/**\"]\n\n[[scan.rule]]\nid = \"internal-key\"\ndescription = \"Internal key\"\nkeywords = [\"ik_\"]\nregex = '''ik_[a-z0-9]{20}'''\n",
     );
     commit_all(&p, "narrow");
 
@@ -157,7 +157,7 @@ fn a_range_uses_the_base_configuration_and_reports_widening() {
     p.write("fixtures/sample.py", format!("T = '{}'\n", other_token()));
     p.write(
         "envshim.toml",
-        "[scan]\nmax_file_size = 20000000\ndisable = [\"github-pat-classic\"]\n[scan.allowlist]\npaths = [\"fixtures/**\", \"src/**\"]\nsecrets = [\"^ghp_\"]\n",
+        "[scan]\nmax_file_size = 70000\ndisable = [\"github-pat-classic\"]\n[scan.allowlist]\npaths = [\"fixtures/**\", \"src/**\"]\nsecrets = [\"^ghp_\"]\n",
     );
     let widen = commit_all(&p, "widen");
 
@@ -176,7 +176,7 @@ fn a_range_uses_the_base_configuration_and_reports_widening() {
         ("envshim.toml", widen.as_str())
     );
     for part in [
-        "raises max_file_size",
+        "lowers max_file_size",
         "disables rules",
         "allowlists more paths",
         "allowlists more secrets",
@@ -525,7 +525,7 @@ fn tracked_files_behind_a_symlinked_directory_are_not_read() {
 #[test]
 fn a_nested_configuration_is_compared_with_the_one_it_replaces() {
     let p = Project::new();
-    let root_config = "[scan]\nmax_file_size = 1048576\n\n[[scan.rule]]\nid = \"internal-key\"\ndescription = \"Internal key\"\nkeywords = [\"ik_\"]\nregex = '''ik_[a-z0-9]{20}'''\n";
+    let root_config = "[scan]\nmax_file_size = 20000000\n\n[[scan.rule]]\nid = \"internal-key\"\ndescription = \"Internal key\"\nkeywords = [\"ik_\"]\nregex = '''ik_[a-z0-9]{20}'''\n";
     p.write("envshim.toml", root_config);
     p.write("src/app.py", "x = 1\n");
     let base = commit_all(&p, "base");
@@ -546,7 +546,7 @@ fn a_nested_configuration_is_compared_with_the_one_it_replaces() {
         ("src/envshim.toml", replace.as_str())
     );
     assert!(
-        widened[0].2.contains("raises max_file_size")
+        widened[0].2.contains("lowers max_file_size")
             && widened[0].2.contains("removes or changes custom rules"),
         "{widened:?}"
     );
@@ -556,4 +556,41 @@ fn a_nested_configuration_is_compared_with_the_one_it_replaces() {
     let (r, found) = findings(&p, &["--range", &format!("{replace}..HEAD")]);
     r.ok();
     assert!(found.is_empty(), "{found:?}");
+}
+
+/// A lower `max_file_size` skips more files, so lowering it is the widening and raising
+/// it is not; an absent value is the default (10 MiB): removing a limit above it lowers
+/// the limit, removing one below it raises it.
+#[test]
+fn lowering_max_file_size_is_the_widening() {
+    let p = Project::new();
+    p.write("README.md", "hello\n");
+    let base = commit_all(&p, "base");
+    p.write("envshim.toml", "[scan]\nmax_file_size = 70000\n");
+    let lower = commit_all(&p, "lower");
+    p.write("envshim.toml", "[scan]\nmax_file_size = 20000000\n");
+    let raise = commit_all(&p, "raise");
+    p.write("envshim.toml", "[scan]\n");
+    let drop_high = commit_all(&p, "drop the high limit");
+    p.write("envshim.toml", "[scan]\nmax_file_size = 100000\n");
+    commit_all(&p, "lower again");
+    p.write("envshim.toml", "[scan]\n");
+    let drop_low = commit_all(&p, "drop the low limit");
+
+    let (r, found) = findings(&p, &["--range", &format!("{base}..HEAD")]);
+    r.code(1);
+    let commits: Vec<String> = widened(&found).into_iter().map(|w| w.1).collect();
+    let lower_again = git(&p, &["rev-parse", "HEAD~1"]).stdout.trim().to_string();
+    let mut expected = vec![lower.clone(), drop_high.clone(), lower_again];
+    expected.sort();
+    let mut commits_sorted = commits.clone();
+    commits_sorted.sort();
+    assert_eq!(commits_sorted, expected, "{found:?}");
+    assert!(
+        widened(&found)
+            .iter()
+            .all(|w| w.2.contains("lowers max_file_size")),
+        "{found:?}"
+    );
+    assert!(!commits.contains(&raise) && !commits.contains(&drop_low));
 }

@@ -420,8 +420,10 @@ fn config_reasons(new: Option<&[u8]>, olds: &[Option<Vec<u8>>]) -> Vec<&'static 
         field(&new).iter().any(|x| !before.contains(x))
     };
     let mut reasons = Vec::new();
-    if olds.iter().all(|(c, _)| size(&new) > size(c)) {
-        reasons.push("raises max_file_size");
+    // A lower limit skips more files: lowering it (removing a value above the default
+    // counts, through the default) is the widening.
+    if olds.iter().all(|(c, _)| size(&new) < size(c)) {
+        reasons.push("lowers max_file_size");
     }
     if added(|c| &c.scan.disable) {
         reasons.push("disables rules");
