@@ -442,14 +442,13 @@ fn configuration_errors_never_quote_the_file() {
 
 /// Ignore files above a scanned directory are read by the walk, and a bad pattern in
 /// one is reported as a warning: the warning names the file and line, never the pattern
-/// (a .gitignore linked to `/proc/self/environ` would otherwise print the environment).
+/// (an ignore file may hold anything; one that is a link, to `/proc/self/environ` say,
+/// is refused before it is read).
 #[test]
 fn ignore_file_warnings_never_quote_the_file() {
     let p = Project::new();
     let marker = "MARKER_w4Vn1";
-    let outside = p.home.join("environ");
-    std::fs::write(&outside, format!("HOME=/x\nSECRET={marker}[z-a]\n")).unwrap();
-    std::os::unix::fs::symlink(&outside, p.path(".gitignore")).unwrap();
+    p.write(".gitignore", format!("HOME=/x\nSECRET={marker}[z-a]\n"));
     p.write(".envshimignore", format!("{marker}\\\n"));
     p.write("sub/app.py", format!("T = '{}'\n", github_token()));
     let r = p.run(["scan", "--no-known", "sub"]);
@@ -593,4 +592,56 @@ fn lowering_max_file_size_is_the_widening() {
         "{found:?}"
     );
     assert!(!commits.contains(&raise) && !commits.contains(&drop_low));
+}
+
+/// A working-tree scan under a memory limit and a time limit: a scan that reads a
+/// `.gitignore` linked to `/dev/zero` or blocks on a FIFO fails here instead of eating
+/// the machine or hanging.
+fn bounded_scan(p: &Project, args: &str) -> Run {
+    p.shell(&format!(
+        "ulimit -v 2000000; exec timeout 30 \"$0\" scan --no-known {args}"
+    ))
+    .output()
+    .expect("run envshim")
+    .into()
+}
+
+/// Ignore files are read only when they are regular files: a committed `.gitignore`,
+/// `.ignore` or `.envshimignore` (at the top or in a subdirectory) that links to
+/// `/dev/zero`, or a FIFO in its place, stops the scan with a clean error naming it
+/// (exit 2) instead of a hang. The directory is not skipped in silence either.
+#[test]
+fn an_ignore_file_that_is_not_a_regular_file_is_refused_not_read() {
+    for name in [
+        ".gitignore",
+        ".ignore",
+        ".envshimignore",
+        "sub/.envshimignore",
+        "sub/.gitignore",
+    ] {
+        let p = Project::new();
+        p.write("sub/app.py", "x = 1\n");
+        std::os::unix::fs::symlink("/dev/zero", p.path(name)).unwrap();
+        commit_all(&p, "link");
+        bounded_scan(&p, "").code(2).clean_error().stderr_has(&[
+            name,
+            "is a symbolic link; ignore files must be regular files",
+        ]);
+        // A scan of the subdirectory reads the ignore files above it too.
+        bounded_scan(&p, "sub")
+            .code(2)
+            .stderr_has(&[name, "is a symbolic link"]);
+    }
+    let p = Project::new();
+    p.write("sub/app.py", "x = 1\n");
+    let fifo = p.path("sub/.ignore");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    bounded_scan(&p, "")
+        .code(2)
+        .clean_error()
+        .stderr_has(&["sub/.ignore", "is not a regular file"]);
 }

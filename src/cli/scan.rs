@@ -254,7 +254,7 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Exit> {
             }
         }
     } else {
-        scan.walk(&roots)
+        scan.walk(&roots)?
     };
     if let Some(progress) = &scan.progress {
         progress.finish();
