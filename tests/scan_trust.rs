@@ -645,3 +645,53 @@ fn an_ignore_file_that_is_not_a_regular_file_is_refused_not_read() {
         .clean_error()
         .stderr_has(&["sub/.ignore", "is not a regular file"]);
 }
+
+/// In `--range`, a `# public` mark added to a key of the example file (any
+/// `*.env.secrets.example`) stops `known-secret` from searching for its value: it is
+/// reported, naming the file and not the key. Removing a key, or keeping a mark the base
+/// had, is not.
+#[test]
+fn a_public_mark_added_to_the_example_is_reported() {
+    let p = Project::new();
+    p.write(".env.secrets.example", "API_TOKEN_QX7=\nDB_URL=\n");
+    p.write(
+        "deploy/prod.env.secrets.example",
+        "OTHER_KEY_QX7=\nKEPT= # public\n",
+    );
+    let base = commit_all(&p, "base");
+    p.write(".env.secrets.example", "API_TOKEN_QX7= # public\nDB_URL=\n");
+    let mark = commit_all(&p, "mark public");
+    p.write("deploy/prod.env.secrets.example", "KEPT= # public\n");
+    commit_all(&p, "remove a key");
+    p.write(
+        "deploy/prod.env.secrets.example",
+        "KEPT= # public\nOTHER_KEY_QX7= # public\n",
+    );
+    let mark_other = commit_all(&p, "mark another");
+
+    let (r, found) = findings(&p, &["--range", &format!("{base}..HEAD")]);
+    r.code(1).never_shows("QX7");
+    let widened = widened(&found);
+    let files: Vec<(&str, &str)> = widened
+        .iter()
+        .map(|w| (w.0.as_str(), w.1.as_str()))
+        .collect();
+    let mut expected = vec![
+        (".env.secrets.example", mark.as_str()),
+        ("deploy/prod.env.secrets.example", mark_other.as_str()),
+    ];
+    expected.sort();
+    let mut files_sorted = files.clone();
+    files_sorted.sort();
+    assert_eq!(files_sorted, expected, "{found:?}");
+    assert!(
+        widened
+            .iter()
+            .all(|w| w.2.contains("marks a key `# public`")),
+        "{found:?}"
+    );
+    // The commit that only removes a key is clean.
+    let (r, found) = findings(&p, &["--range", &format!("{mark}..HEAD~1")]);
+    r.ok();
+    assert!(found.is_empty(), "{found:?}");
+}
