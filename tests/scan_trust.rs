@@ -695,3 +695,26 @@ fn a_public_mark_added_to_the_example_is_reported() {
     r.ok();
     assert!(found.is_empty(), "{found:?}");
 }
+
+/// A whole-tree `--update-baseline` while a rule is disabled keeps that rule's entries:
+/// the run could not report them, so it cannot know they no longer match. Enabling the
+/// rule again finds the accepted secret still accepted.
+#[test]
+fn an_update_while_a_rule_is_disabled_keeps_its_entries() {
+    let p = Project::new();
+    p.write("app.py", format!("T = '{}'\n", github_token()));
+    p.run(["scan", "--no-known", "--update-baseline"])
+        .ok()
+        .stderr_has(&["wrote 1 fingerprint"]);
+    p.write(
+        "envshim.toml",
+        "[scan]\ndisable = [\"github-pat-classic\"]\n",
+    );
+    p.run(["scan", "--no-known", "--update-baseline"])
+        .ok()
+        .stderr_has(&["wrote 1 fingerprint", "0 dropped"]);
+    std::fs::remove_file(p.path("envshim.toml")).unwrap();
+    p.run(["scan", "--no-known"])
+        .ok()
+        .stderr_has(&["1 suppressed"]);
+}

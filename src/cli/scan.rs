@@ -220,12 +220,12 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Exit> {
     } else {
         known_values(global, &mut notes)
     };
-    // Rules this run cannot report: their baseline entries are never dropped by it.
-    let unseen: Vec<&str> = if known.is_none() {
-        vec!["known-secret"]
-    } else {
-        Vec::new()
-    };
+    // Rules this run cannot report (disabled, or `known-secret` without the values):
+    // their baseline entries are never dropped by it.
+    let mut unseen: Vec<&str> = config.scan.disable.iter().map(String::as_str).collect();
+    if known.is_none() {
+        unseen.push("known-secret");
+    }
     let scan = Scan {
         matcher: Matcher {
             rules: &rules,
