@@ -364,7 +364,14 @@ fn a_symlinked_config_is_refused_without_quoting_its_target() {
     std::os::unix::fs::symlink(&outside, p.path("envshim.toml")).unwrap();
     let head = commit_all(&p, "link");
 
-    for args in [&["scan"][..], &["scan", "--staged"][..]] {
+    // Found, or named explicitly with --config (as --baseline is): refused alike.
+    let range = format!("{base}..HEAD");
+    for args in [
+        &["scan"][..],
+        &["scan", "--staged"][..],
+        &["scan", "--config", "envshim.toml"][..],
+        &["scan", "--range", &range, "--config", "envshim.toml"][..],
+    ] {
         refused_without_quoting(&p, args, &["envshim.toml", "not a regular file"], marker);
     }
     // The range that adds the link: scanned with the base's configuration, the link
@@ -379,6 +386,26 @@ fn a_symlinked_config_is_refused_without_quoting_its_target() {
         vec![("envshim.toml".into(), head)],
         "{r:?}"
     );
+    // An explicit --baseline that is a link is refused too, for reading and for update.
+    std::os::unix::fs::symlink(&outside, p.path("b.json")).unwrap();
+    p.write("ok.toml", "[scan]\n");
+    for update in [false, true] {
+        let mut args = vec![
+            "scan",
+            "--no-known",
+            "--config",
+            "ok.toml",
+            "--baseline",
+            "b.json",
+        ];
+        if update {
+            args.push("--update-baseline");
+        }
+        let args = &args[..];
+        refused_without_quoting(&p, args, &["b.json is not a regular file"], marker);
+    }
+    assert!(std::fs::read_to_string(&outside).unwrap().contains(marker));
+    std::fs::remove_file(p.path("b.json")).unwrap();
     // A base that holds the link is refused.
     refused_without_quoting(
         &p,

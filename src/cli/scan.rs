@@ -142,10 +142,18 @@ fn load_baseline(
     roots: &[PathBuf],
 ) -> anyhow::Result<(Option<Baseline>, Option<PathBuf>)> {
     if let Some(path) = &args.baseline {
-        let exists = std::fs::symlink_metadata(path).is_ok();
+        let meta = std::fs::symlink_metadata(path);
         // An update may create the file; a plain scan must not take a typo for "none".
-        if args.update_baseline && !exists {
+        if args.update_baseline && meta.is_err() {
             return Ok((None, Some(path.clone())));
+        }
+        // As for --config: a link (committed, to a file elsewhere) is refused, never
+        // followed for reading or for an update's write.
+        if meta.is_ok_and(|m| !m.file_type().is_file()) {
+            bail!(
+                "{} is not a regular file; a baseline must be one",
+                shown(path)
+            );
         }
         return Ok((Some(Baseline::read(path)?), Some(path.clone())));
     }

@@ -55,11 +55,9 @@ impl Config {
     /// be a regular file: a committed symlink could point anywhere (`/proc/self/environ`).
     pub fn load(explicit: Option<&Path>) -> anyhow::Result<(Config, Option<PathBuf>)> {
         let (path, bytes) = match explicit {
-            Some(p) => {
-                let bytes = std::fs::read(p)
-                    .map_err(|e| anyhow!("cannot read {}: {}", shown(p), io_reason(&e)))?;
-                (p.to_path_buf(), bytes)
-            }
+            // Given explicitly or found: a regular file, never a link followed (a
+            // committed `envshim.toml` linked elsewhere is refused either way).
+            Some(p) => (p.to_path_buf(), read_regular(p)?),
             None => match find() {
                 Some(p) => {
                     let bytes = read_regular(&p)?;
