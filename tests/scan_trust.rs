@@ -430,7 +430,7 @@ fn configuration_errors_never_quote_the_file() {
         (format!("x = \"{marker}\n"), "line 1, column"),
         (
             format!("[[scan.rule]]\nid = \"mine\"\ndescription = \"d\"\nkeywords = [\"k\"]\nregex = \"({marker}\"\n"),
-            "custom rule `mine`: `regex` is not a valid regular expression (unclosed group",
+            "custom rule 1: `regex` is not a valid regular expression (unclosed group",
         ),
         (
             format!("[[scan.rule]]\nid = \"{marker} \\u001b[2J\"\ndescription = \"d\"\nkeywords = [\"k\"]\nregex = \"k\"\n"),
@@ -744,4 +744,35 @@ fn an_update_while_a_rule_is_disabled_keeps_its_entries() {
     p.run(["scan", "--no-known"])
         .ok()
         .stderr_has(&["1 suppressed"]);
+}
+
+/// Rule ids in the configuration file are not quoted in errors unless they are built-in
+/// ids: a token pasted into `disable`, or as the id of two custom rules, passes as a
+/// plain name but never appears in the output.
+#[test]
+fn rule_id_errors_never_quote_an_id_from_the_file() {
+    let p = Project::new();
+    p.write("app.py", "x = 1\n");
+    let token = other_token();
+    let rule = |id: &str| {
+        format!("[[scan.rule]]\nid = \"{id}\"\ndescription = \"d\"\nkeywords = [\"k\"]\nregex = \"k[0-9]+\"\n")
+    };
+    let cases = [
+        (
+            format!("[scan]\ndisable = [\"github-pat-classic\", \"{token}\"]\n"),
+            "entry 2 of `disable` names no rule".to_string(),
+        ),
+        (
+            format!("{}{}", rule(&token), rule(&token)),
+            "custom rule 2 has the same id as another".to_string(),
+        ),
+        (
+            format!("{}{}", rule("mine"), rule("github-pat-classic")),
+            "custom rule 2 has the id of the built-in rule `github-pat-classic`".to_string(),
+        ),
+    ];
+    for (config, message) in &cases {
+        p.write("envshim.toml", config);
+        refused_without_quoting(&p, &["scan", "--no-known"], &[message], &token);
+    }
 }

@@ -141,7 +141,6 @@ impl Config {
                      (letters, digits, `-`, `_`, `.`; at most 64 characters)"
                 );
             }
-            let id = &rule.id;
             let fields = [
                 ("regex", Some(&rule.regex)),
                 ("path", rule.path.as_ref()),
@@ -155,7 +154,7 @@ impl Config {
                     .build()
                     .map_err(|e| {
                         anyhow!(
-                            "{origin}: custom rule `{id}`: `{field}` is not a valid regular \
+                            "{origin}: custom rule {n}: `{field}` is not a valid regular \
                              expression{}",
                             regex_reason(&e)
                         )
@@ -433,7 +432,7 @@ mod tests {
         let e = error("PATH=/usr/bin:MARKER\n");
         assert!(e.contains("line 1") && !e.contains("MARKER"), "{e}");
         let e = error("[[scan.rule]]\nid = \"x\"\ndescription = \"d\"\nregex = \"(MARKER\"\nkeywords = [\"k\"]\n");
-        assert!(e.contains("custom rule `x`: `regex` is not a valid"), "{e}");
+        assert!(e.contains("custom rule 1: `regex` is not a valid"), "{e}");
         assert!(e.contains("unclosed group, at character 1"), "{e}");
         assert!(!e.contains("MARKER"), "{e}");
     }
