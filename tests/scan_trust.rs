@@ -264,6 +264,40 @@ fn limits_that_switch_the_scan_off_are_configuration_errors() {
             "[scan.allowlist]\nsecrets = [\".\"]\n",
             "`allowlist.secrets` matches every secret",
         ),
+        // Patterns that check only length or "not a space" match any real secret.
+        (
+            "[scan.allowlist]\nsecrets = [\".{9}\"]\n",
+            "`allowlist.secrets` matches every secret",
+        ),
+        (
+            "[scan.allowlist]\nsecrets = [\".{64}\"]\n",
+            "`allowlist.secrets` matches every secret",
+        ),
+        (
+            "[scan.allowlist]\nsecrets = ['\\S{9}']\n",
+            "`allowlist.secrets` matches every secret",
+        ),
+        (
+            "[scan.allowlist]\nsecrets = [\"[^ ]+\"]\n",
+            "`allowlist.secrets` matches every secret",
+        ),
+        (
+            "[scan.allowlist]\nsecrets = [\".{9,}\"]\n",
+            "`allowlist.secrets` matches every secret",
+        ),
+        (
+            "[scan.allowlist]\nsecrets = [\"(?s).+\"]\n",
+            "`allowlist.secrets` matches every secret",
+        ),
+        // A limit that skips ordinary source files.
+        (
+            "[scan]\nmax_file_size = 1024\n",
+            "`max_file_size` must be at least 65536",
+        ),
+        (
+            "[scan]\nmax_file_size = 65535\n",
+            "`max_file_size` must be at least 65536",
+        ),
         (
             "[scan.allowlist]\npaths = [\"**\"]\n",
             "`allowlist.paths` matches every file",
@@ -285,6 +319,12 @@ fn limits_that_switch_the_scan_off_are_configuration_errors() {
                 .stderr_has(&["envshim.toml", message]);
         }
     }
+    // Specific patterns and the smallest limit are accepted.
+    p.write(
+        "envshim.toml",
+        "[scan]\nmax_file_size = 65536\n[scan.allowlist]\nsecrets = [\"^EXAMPLE\", \"[0-9a-f]{40}\", \"dummy.{9}\"]\n",
+    );
+    p.run(["scan", "--no-known"]).code(1);
 }
 
 /// Working-tree mode in a git repository scans a tracked file that .gitignore,
