@@ -146,10 +146,10 @@ fn a_range_uses_the_base_configuration_and_reports_widening() {
     p.write("README.md", "hello\n");
     let base = commit_all(&p, "base");
 
-    // Narrowing (a smaller limit, one fewer allowlisted secret) is not reported.
+    // Narrowing (a larger limit, one fewer allowlisted secret) is not reported.
     p.write(
         "envshim.toml",
-        "[scan]\nmax_file_size = 50000\n[scan.allowlist]\npaths = [\"fixtures/**\"]\n\n[[scan.rule]]\nid = \"internal-key\"\ndescription = \"Internal key\"\nkeywords = [\"ik_\"]\nregex = '''ik_[a-z0-9]{20}'''\n",
+        "[scan]\nmax_file_size = 200000\n[scan.allowlist]\npaths = [\"fixtures/**\"]\n\n[[scan.rule]]\nid = \"internal-key\"\ndescription = \"Internal key\"\nkeywords = [\"ik_\"]\nregex = '''ik_[a-z0-9]{20}'''\n",
     );
     commit_all(&p, "narrow");
 
@@ -157,7 +157,7 @@ fn a_range_uses_the_base_configuration_and_reports_widening() {
     p.write("fixtures/sample.py", format!("T = '{}'\n", other_token()));
     p.write(
         "envshim.toml",
-        "[scan]\nmax_file_size = 20000000\ndisable = [\"github-pat-classic\"]\n[scan.allowlist]\npaths = [\"fixtures/**\", \"src/**\"]\nsecrets = [\"^ghp_\"]\n",
+        "[scan]\nmax_file_size = 70000\ndisable = [\"github-pat-classic\"]\n[scan.allowlist]\npaths = [\"fixtures/**\", \"src/**\"]\nsecrets = [\"^ghp_\"]\n",
     );
     let widen = commit_all(&p, "widen");
 
@@ -176,7 +176,7 @@ fn a_range_uses_the_base_configuration_and_reports_widening() {
         ("envshim.toml", widen.as_str())
     );
     for part in [
-        "raises max_file_size",
+        "lowers max_file_size",
         "disables rules",
         "allowlists more paths",
         "allowlists more secrets",
@@ -264,6 +264,40 @@ fn limits_that_switch_the_scan_off_are_configuration_errors() {
             "[scan.allowlist]\nsecrets = [\".\"]\n",
             "`allowlist.secrets` matches every secret",
         ),
+        // Patterns that check only length or "not a space" match any real secret.
+        (
+            "[scan.allowlist]\nsecrets = [\".{9}\"]\n",
+            "`allowlist.secrets` matches every secret",
+        ),
+        (
+            "[scan.allowlist]\nsecrets = [\".{64}\"]\n",
+            "`allowlist.secrets` matches every secret",
+        ),
+        (
+            "[scan.allowlist]\nsecrets = ['\\S{9}']\n",
+            "`allowlist.secrets` matches every secret",
+        ),
+        (
+            "[scan.allowlist]\nsecrets = [\"[^ ]+\"]\n",
+            "`allowlist.secrets` matches every secret",
+        ),
+        (
+            "[scan.allowlist]\nsecrets = [\".{9,}\"]\n",
+            "`allowlist.secrets` matches every secret",
+        ),
+        (
+            "[scan.allowlist]\nsecrets = [\"(?s).+\"]\n",
+            "`allowlist.secrets` matches every secret",
+        ),
+        // A limit that skips ordinary source files.
+        (
+            "[scan]\nmax_file_size = 1024\n",
+            "`max_file_size` must be at least 65536",
+        ),
+        (
+            "[scan]\nmax_file_size = 65535\n",
+            "`max_file_size` must be at least 65536",
+        ),
         (
             "[scan.allowlist]\npaths = [\"**\"]\n",
             "`allowlist.paths` matches every file",
@@ -285,6 +319,12 @@ fn limits_that_switch_the_scan_off_are_configuration_errors() {
                 .stderr_has(&["envshim.toml", message]);
         }
     }
+    // Specific patterns and the smallest limit are accepted.
+    p.write(
+        "envshim.toml",
+        "[scan]\nmax_file_size = 65536\n[scan.allowlist]\nsecrets = [\"^EXAMPLE\", \"[0-9a-f]{40}\", \"dummy.{9}\"]\n",
+    );
+    p.run(["scan", "--no-known"]).code(1);
 }
 
 /// Working-tree mode in a git repository scans a tracked file that .gitignore,
@@ -364,7 +404,14 @@ fn a_symlinked_config_is_refused_without_quoting_its_target() {
     std::os::unix::fs::symlink(&outside, p.path("envshim.toml")).unwrap();
     let head = commit_all(&p, "link");
 
-    for args in [&["scan"][..], &["scan", "--staged"][..]] {
+    // Found, or named explicitly with --config (as --baseline is): refused alike.
+    let range = format!("{base}..HEAD");
+    for args in [
+        &["scan"][..],
+        &["scan", "--staged"][..],
+        &["scan", "--config", "envshim.toml"][..],
+        &["scan", "--range", &range, "--config", "envshim.toml"][..],
+    ] {
         refused_without_quoting(&p, args, &["envshim.toml", "not a regular file"], marker);
     }
     // The range that adds the link: scanned with the base's configuration, the link
@@ -379,6 +426,26 @@ fn a_symlinked_config_is_refused_without_quoting_its_target() {
         vec![("envshim.toml".into(), head)],
         "{r:?}"
     );
+    // An explicit --baseline that is a link is refused too, for reading and for update.
+    std::os::unix::fs::symlink(&outside, p.path("b.json")).unwrap();
+    p.write("ok.toml", "[scan]\n");
+    for update in [false, true] {
+        let mut args = vec![
+            "scan",
+            "--no-known",
+            "--config",
+            "ok.toml",
+            "--baseline",
+            "b.json",
+        ];
+        if update {
+            args.push("--update-baseline");
+        }
+        let args = &args[..];
+        refused_without_quoting(&p, args, &["b.json is not a regular file"], marker);
+    }
+    assert!(std::fs::read_to_string(&outside).unwrap().contains(marker));
+    std::fs::remove_file(p.path("b.json")).unwrap();
     // A base that holds the link is refused.
     refused_without_quoting(
         &p,
@@ -403,7 +470,7 @@ fn configuration_errors_never_quote_the_file() {
         (format!("x = \"{marker}\n"), "line 1, column"),
         (
             format!("[[scan.rule]]\nid = \"mine\"\ndescription = \"d\"\nkeywords = [\"k\"]\nregex = \"({marker}\"\n"),
-            "custom rule `mine`: `regex` is not a valid regular expression (unclosed group",
+            "custom rule 1: `regex` is not a valid regular expression (unclosed group",
         ),
         (
             format!("[[scan.rule]]\nid = \"{marker} \\u001b[2J\"\ndescription = \"d\"\nkeywords = [\"k\"]\nregex = \"k\"\n"),
@@ -442,14 +509,13 @@ fn configuration_errors_never_quote_the_file() {
 
 /// Ignore files above a scanned directory are read by the walk, and a bad pattern in
 /// one is reported as a warning: the warning names the file and line, never the pattern
-/// (a .gitignore linked to `/proc/self/environ` would otherwise print the environment).
+/// (an ignore file may hold anything; one that is a link, to `/proc/self/environ` say,
+/// is refused before it is read).
 #[test]
 fn ignore_file_warnings_never_quote_the_file() {
     let p = Project::new();
     let marker = "MARKER_w4Vn1";
-    let outside = p.home.join("environ");
-    std::fs::write(&outside, format!("HOME=/x\nSECRET={marker}[z-a]\n")).unwrap();
-    std::os::unix::fs::symlink(&outside, p.path(".gitignore")).unwrap();
+    p.write(".gitignore", format!("HOME=/x\nSECRET={marker}[z-a]\n"));
     p.write(".envshimignore", format!("{marker}\\\n"));
     p.write("sub/app.py", format!("T = '{}'\n", github_token()));
     let r = p.run(["scan", "--no-known", "sub"]);
@@ -525,7 +591,7 @@ fn tracked_files_behind_a_symlinked_directory_are_not_read() {
 #[test]
 fn a_nested_configuration_is_compared_with_the_one_it_replaces() {
     let p = Project::new();
-    let root_config = "[scan]\nmax_file_size = 1048576\n\n[[scan.rule]]\nid = \"internal-key\"\ndescription = \"Internal key\"\nkeywords = [\"ik_\"]\nregex = '''ik_[a-z0-9]{20}'''\n";
+    let root_config = "[scan]\nmax_file_size = 20000000\n\n[[scan.rule]]\nid = \"internal-key\"\ndescription = \"Internal key\"\nkeywords = [\"ik_\"]\nregex = '''ik_[a-z0-9]{20}'''\n";
     p.write("envshim.toml", root_config);
     p.write("src/app.py", "x = 1\n");
     let base = commit_all(&p, "base");
@@ -546,7 +612,7 @@ fn a_nested_configuration_is_compared_with_the_one_it_replaces() {
         ("src/envshim.toml", replace.as_str())
     );
     assert!(
-        widened[0].2.contains("raises max_file_size")
+        widened[0].2.contains("lowers max_file_size")
             && widened[0].2.contains("removes or changes custom rules"),
         "{widened:?}"
     );
@@ -556,4 +622,197 @@ fn a_nested_configuration_is_compared_with_the_one_it_replaces() {
     let (r, found) = findings(&p, &["--range", &format!("{replace}..HEAD")]);
     r.ok();
     assert!(found.is_empty(), "{found:?}");
+}
+
+/// A lower `max_file_size` skips more files, so lowering it is the widening and raising
+/// it is not; an absent value is the default (10 MiB): removing a limit above it lowers
+/// the limit, removing one below it raises it.
+#[test]
+fn lowering_max_file_size_is_the_widening() {
+    let p = Project::new();
+    p.write("README.md", "hello\n");
+    let base = commit_all(&p, "base");
+    p.write("envshim.toml", "[scan]\nmax_file_size = 70000\n");
+    let lower = commit_all(&p, "lower");
+    p.write("envshim.toml", "[scan]\nmax_file_size = 20000000\n");
+    let raise = commit_all(&p, "raise");
+    p.write("envshim.toml", "[scan]\n");
+    let drop_high = commit_all(&p, "drop the high limit");
+    p.write("envshim.toml", "[scan]\nmax_file_size = 100000\n");
+    commit_all(&p, "lower again");
+    p.write("envshim.toml", "[scan]\n");
+    let drop_low = commit_all(&p, "drop the low limit");
+
+    let (r, found) = findings(&p, &["--range", &format!("{base}..HEAD")]);
+    r.code(1);
+    let commits: Vec<String> = widened(&found).into_iter().map(|w| w.1).collect();
+    let lower_again = git(&p, &["rev-parse", "HEAD~1"]).stdout.trim().to_string();
+    let mut expected = vec![lower.clone(), drop_high.clone(), lower_again];
+    expected.sort();
+    let mut commits_sorted = commits.clone();
+    commits_sorted.sort();
+    assert_eq!(commits_sorted, expected, "{found:?}");
+    assert!(
+        widened(&found)
+            .iter()
+            .all(|w| w.2.contains("lowers max_file_size")),
+        "{found:?}"
+    );
+    assert!(!commits.contains(&raise) && !commits.contains(&drop_low));
+}
+
+/// A working-tree scan under a memory limit and a time limit: a scan that reads a
+/// `.gitignore` linked to `/dev/zero` or blocks on a FIFO fails here instead of eating
+/// the machine or hanging.
+fn bounded_scan(p: &Project, args: &str) -> Run {
+    p.shell(&format!(
+        "ulimit -v 2000000; exec timeout 30 \"$0\" scan --no-known {args}"
+    ))
+    .output()
+    .expect("run envshim")
+    .into()
+}
+
+/// Ignore files are read only when they are regular files: a committed `.gitignore`,
+/// `.ignore` or `.envshimignore` (at the top or in a subdirectory) that links to
+/// `/dev/zero`, or a FIFO in its place, stops the scan with a clean error naming it
+/// (exit 2) instead of a hang. The directory is not skipped in silence either.
+#[test]
+fn an_ignore_file_that_is_not_a_regular_file_is_refused_not_read() {
+    for name in [
+        ".gitignore",
+        ".ignore",
+        ".envshimignore",
+        "sub/.envshimignore",
+        "sub/.gitignore",
+    ] {
+        let p = Project::new();
+        p.write("sub/app.py", "x = 1\n");
+        std::os::unix::fs::symlink("/dev/zero", p.path(name)).unwrap();
+        commit_all(&p, "link");
+        bounded_scan(&p, "").code(2).clean_error().stderr_has(&[
+            name,
+            "is a symbolic link; ignore files must be regular files",
+        ]);
+        // A scan of the subdirectory reads the ignore files above it too.
+        bounded_scan(&p, "sub")
+            .code(2)
+            .stderr_has(&[name, "is a symbolic link"]);
+    }
+    let p = Project::new();
+    p.write("sub/app.py", "x = 1\n");
+    let fifo = p.path("sub/.ignore");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    bounded_scan(&p, "")
+        .code(2)
+        .clean_error()
+        .stderr_has(&["sub/.ignore", "is not a regular file"]);
+}
+
+/// In `--range`, a `# public` mark added to a key of the example file (any
+/// `*.env.secrets.example`) stops `known-secret` from searching for its value: it is
+/// reported, naming the file and not the key. Removing a key, or keeping a mark the base
+/// had, is not.
+#[test]
+fn a_public_mark_added_to_the_example_is_reported() {
+    let p = Project::new();
+    p.write(".env.secrets.example", "API_TOKEN_QX7=\nDB_URL=\n");
+    p.write(
+        "deploy/prod.env.secrets.example",
+        "OTHER_KEY_QX7=\nKEPT= # public\n",
+    );
+    let base = commit_all(&p, "base");
+    p.write(".env.secrets.example", "API_TOKEN_QX7= # public\nDB_URL=\n");
+    let mark = commit_all(&p, "mark public");
+    p.write("deploy/prod.env.secrets.example", "KEPT= # public\n");
+    commit_all(&p, "remove a key");
+    p.write(
+        "deploy/prod.env.secrets.example",
+        "KEPT= # public\nOTHER_KEY_QX7= # public\n",
+    );
+    let mark_other = commit_all(&p, "mark another");
+
+    let (r, found) = findings(&p, &["--range", &format!("{base}..HEAD")]);
+    r.code(1).never_shows("QX7");
+    let widened = widened(&found);
+    let files: Vec<(&str, &str)> = widened
+        .iter()
+        .map(|w| (w.0.as_str(), w.1.as_str()))
+        .collect();
+    let mut expected = vec![
+        (".env.secrets.example", mark.as_str()),
+        ("deploy/prod.env.secrets.example", mark_other.as_str()),
+    ];
+    expected.sort();
+    let mut files_sorted = files.clone();
+    files_sorted.sort();
+    assert_eq!(files_sorted, expected, "{found:?}");
+    assert!(
+        widened
+            .iter()
+            .all(|w| w.2.contains("marks a key `# public`")),
+        "{found:?}"
+    );
+    // The commit that only removes a key is clean.
+    let (r, found) = findings(&p, &["--range", &format!("{mark}..HEAD~1")]);
+    r.ok();
+    assert!(found.is_empty(), "{found:?}");
+}
+
+/// A whole-tree `--update-baseline` while a rule is disabled keeps that rule's entries:
+/// the run could not report them, so it cannot know they no longer match. Enabling the
+/// rule again finds the accepted secret still accepted.
+#[test]
+fn an_update_while_a_rule_is_disabled_keeps_its_entries() {
+    let p = Project::new();
+    p.write("app.py", format!("T = '{}'\n", github_token()));
+    p.run(["scan", "--no-known", "--update-baseline"])
+        .ok()
+        .stderr_has(&["wrote 1 fingerprint"]);
+    p.write(
+        "envshim.toml",
+        "[scan]\ndisable = [\"github-pat-classic\"]\n",
+    );
+    p.run(["scan", "--no-known", "--update-baseline"])
+        .ok()
+        .stderr_has(&["wrote 1 fingerprint", "0 dropped"]);
+    std::fs::remove_file(p.path("envshim.toml")).unwrap();
+    p.run(["scan", "--no-known"])
+        .ok()
+        .stderr_has(&["1 suppressed"]);
+}
+
+/// Rule ids in the configuration file are not quoted in errors unless they are built-in
+/// ids: a token pasted into `disable`, or as the id of two custom rules, passes as a
+/// plain name but never appears in the output.
+#[test]
+fn rule_id_errors_never_quote_an_id_from_the_file() {
+    let p = Project::new();
+    p.write("app.py", "x = 1\n");
+    let token = other_token();
+    let rule = |id: &str| {
+        format!("[[scan.rule]]\nid = \"{id}\"\ndescription = \"d\"\nkeywords = [\"k\"]\nregex = \"k[0-9]+\"\n")
+    };
+    let cases = [
+        (
+            format!("[scan]\ndisable = [\"github-pat-classic\", \"{token}\"]\n"),
+            "entry 2 of `disable` names no rule".to_string(),
+        ),
+        (
+            format!("{}{}", rule(&token), rule(&token)),
+            "custom rule 2 has the same id as another".to_string(),
+        ),
+        (
+            format!("{}{}", rule("mine"), rule("github-pat-classic")),
+            "custom rule 2 has the id of the built-in rule `github-pat-classic`".to_string(),
+        ),
+    ];
+    for (config, message) in &cases {
+        p.write("envshim.toml", config);
+        refused_without_quoting(&p, &["scan", "--no-known"], &[message], &token);
+    }
 }

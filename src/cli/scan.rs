@@ -175,10 +175,18 @@ fn load_baseline(
     roots: &[PathBuf],
 ) -> anyhow::Result<(Option<Baseline>, Option<PathBuf>)> {
     if let Some(path) = &args.baseline {
-        let exists = std::fs::symlink_metadata(path).is_ok();
+        let meta = std::fs::symlink_metadata(path);
         // An update may create the file; a plain scan must not take a typo for "none".
-        if args.update_baseline && !exists {
+        if args.update_baseline && meta.is_err() {
             return Ok((None, Some(path.clone())));
+        }
+        // As for --config: a link (committed, to a file elsewhere) is refused, never
+        // followed for reading or for an update's write.
+        if meta.is_ok_and(|m| !m.file_type().is_file()) {
+            bail!(
+                "{} is not a regular file; a baseline must be one",
+                shown(path)
+            );
         }
         return Ok((Some(Baseline::read(path)?), Some(path.clone())));
     }
@@ -256,12 +264,12 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Exit> {
             .and_then(|(root, base, _)| base.commit().map(|c| (root.as_path(), c)));
         known_values(global, &mut notes, base)
     };
-    // Rules this run cannot report: their baseline entries are never dropped by it.
-    let unseen: Vec<&str> = if known.is_none() {
-        vec!["known-secret"]
-    } else {
-        Vec::new()
-    };
+    // Rules this run cannot report (disabled, or `known-secret` without the values):
+    // their baseline entries are never dropped by it.
+    let mut unseen: Vec<&str> = config.scan.disable.iter().map(String::as_str).collect();
+    if known.is_none() {
+        unseen.push("known-secret");
+    }
     let scan = Scan {
         matcher: Matcher {
             rules: &rules,
@@ -290,7 +298,7 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Exit> {
             }
         }
     } else {
-        scan.walk(&roots)
+        scan.walk(&roots)?
     };
     if let Some(progress) = &scan.progress {
         progress.finish();

@@ -55,11 +55,9 @@ impl Config {
     /// be a regular file: a committed symlink could point anywhere (`/proc/self/environ`).
     pub fn load(explicit: Option<&Path>) -> anyhow::Result<(Config, Option<PathBuf>)> {
         let (path, bytes) = match explicit {
-            Some(p) => {
-                let bytes = std::fs::read(p)
-                    .map_err(|e| anyhow!("cannot read {}: {}", shown(p), io_reason(&e)))?;
-                (p.to_path_buf(), bytes)
-            }
+            // Given explicitly or found: a regular file, never a link followed (a
+            // committed `envshim.toml` linked elsewhere is refused either way).
+            Some(p) => (p.to_path_buf(), read_regular(p)?),
             None => match find() {
                 Some(p) => {
                     let bytes = read_regular(&p)?;
@@ -114,7 +112,8 @@ impl Config {
                     regex_reason(&e)
                 )
             })?;
-            if regex.is_match("") || EVERY_SECRET.iter().all(|s| regex.is_match(s)) {
+            let every = |probes: &[&str]| probes.iter().all(|s| regex.is_match(s));
+            if regex.is_match("") || every(EVERY_SECRET) || every(LONG_SECRETS) {
                 bail!(
                     "{origin}: entry {n} of `allowlist.secrets` matches every secret \
                      (it matches the empty string or any secret-like text); allow specific values"
@@ -143,7 +142,6 @@ impl Config {
                      (letters, digits, `-`, `_`, `.`; at most 64 characters)"
                 );
             }
-            let id = &rule.id;
             let fields = [
                 ("regex", Some(&rule.regex)),
                 ("path", rule.path.as_ref()),
@@ -157,7 +155,7 @@ impl Config {
                     .build()
                     .map_err(|e| {
                         anyhow!(
-                            "{origin}: custom rule `{id}`: `{field}` is not a valid regular \
+                            "{origin}: custom rule {n}: `{field}` is not a valid regular \
                              expression{}",
                             regex_reason(&e)
                         )
@@ -192,8 +190,24 @@ impl Config {
     }
 }
 
-/// The smallest `max_file_size` accepted: below it, nearly every file would be skipped.
-pub const MIN_MAX_FILE_SIZE: u64 = 1024;
+/// The smallest `max_file_size` accepted (64 KiB). The limit is for skipping large
+/// generated or data files; the files secrets get pasted into (`.env`, YAML, JSON and
+/// TOML configuration, scripts, hand-written source) are nearly always far smaller, so
+/// a lower limit would skip ordinary files rather than data — the scan switched off in
+/// all but name.
+pub const MIN_MAX_FILE_SIZE: u64 = 64 * 1024;
+
+/// Long secret-like texts (64 to 200 characters) in different alphabets, none with a
+/// space: a pattern that matches all of them checks only length or "not a space"
+/// (`.{64}`, `\S{9}`, `[^ ]+`, `.{9,}`, `(?s).+`), which matches any real secret.
+const LONG_SECRETS: &[&str] = &[
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    "Zm9vYmFyYmF6cXV4+/Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6==",
+    "AKIA7QX2LMZP9WERT5YUaB3cD4eF5gH6iJ7kL8mN9oP0qR1sT2uV3wX4yZ5aB6cD7eF8gH9iJ0kL1mN2oP3qR4sT5uV6w",
+    "ключдоступаключдоступаключдоступаключдоступаключдоступаключдоступа",
+    "!#$%&()*+,-./:;<=>?@[]^_{|}~!#$%&()*+,-./:;<=>?@[]^_{|}~!#$%&()*+,-./:;<=>?@[]^_{|}~!#$%&()*+,-./:;<=>?@[]^_{|}~!#$%&()*+,-./:;<=>?@[]^_{|}~!#$%&()*+,-./:;<=>?@[]^_{|}~!#$%&()*+,-./:;<=>?@[]^_{|}~!#$%&()*+,-./:;",
+    "9081726354908172635490817263549081726354908172635490817263549081726354",
+];
 
 /// Secrets of different shapes, lengths (8 to 64) and alphabets: an allowlist pattern
 /// that matches all of them (`.`, `..`, `\S`, `[^!]`, `.{8}`) matches any secret, which
@@ -435,14 +449,14 @@ mod tests {
         let e = error("PATH=/usr/bin:MARKER\n");
         assert!(e.contains("line 1") && !e.contains("MARKER"), "{e}");
         let e = error("[[scan.rule]]\nid = \"x\"\ndescription = \"d\"\nregex = \"(MARKER\"\nkeywords = [\"k\"]\n");
-        assert!(e.contains("custom rule `x`: `regex` is not a valid"), "{e}");
+        assert!(e.contains("custom rule 1: `regex` is not a valid"), "{e}");
         assert!(e.contains("unclosed group, at character 1"), "{e}");
         assert!(!e.contains("MARKER"), "{e}");
     }
 
     #[test]
     fn limits_that_switch_the_scan_off_are_refused() {
-        assert!(error("[scan]\nmax_file_size = 0\n").contains("at least 1024"));
+        assert!(error("[scan]\nmax_file_size = 0\n").contains("at least 65536"));
         for pattern in [
             "", ".*", "^", "a?", ".", "..", ".{8}", "\\\\S", "[^!]", "(?s).",
         ] {

@@ -5,6 +5,7 @@ pub mod config;
 pub mod engine;
 mod escape;
 pub mod fingerprint;
+mod ignore_files;
 pub mod known;
 pub mod policy;
 mod progress;
@@ -13,8 +14,9 @@ pub mod tracked;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -267,14 +269,24 @@ impl Scan<'_> {
     /// Walks `roots` in parallel (respecting .gitignore, .ignore and .envshimignore,
     /// scanning hidden files, skipping `.git/`) and scans every file; then, inside a git
     /// repository, every file git tracks under the roots that an ignore rule hid from the
-    /// walk (a force-added `.env.production`).
-    pub fn walk(&self, roots: &[PathBuf]) -> Outcome {
+    /// walk (a force-added `.env.production`). An ignore file that is not a regular file
+    /// (a link to `/dev/zero`, a FIFO) is an error: it is never read.
+    pub fn walk(&self, roots: &[PathBuf]) -> anyhow::Result<Outcome> {
         let started = Instant::now();
         let stats = Stats::default();
         let found = Mutex::new(Vec::new());
         let Some((first, rest)) = roots.split_first() else {
-            return self.outcome(Vec::new(), &stats, started);
+            return Ok(self.outcome(Vec::new(), &stats, started));
         };
+        for root in roots {
+            if let Some((path, why)) = ignore_files::irregular_above(root, &scan_base(root)) {
+                return Err(ignore_files::error(&path, why));
+            }
+        }
+        // The first irregular ignore file met below a root: the directory that holds it
+        // is not entered (its ignore files are read only when it is), and the walk stops.
+        let irregular: Arc<Mutex<Option<(PathBuf, &'static str)>>> = Arc::default();
+        let stop = Arc::new(AtomicBool::new(false));
         let keyed: Vec<Root> = roots.iter().map(|r| Root::of(r)).collect();
         let tracked = tracked::under(roots);
         // Canonical paths of the files the walk saw, kept only when git tracks files here.
@@ -289,14 +301,38 @@ impl Scan<'_> {
             .follow_links(false)
             .add_custom_ignore_filename(".envshimignore")
             .threads(self.threads)
-            .filter_entry(|entry| entry.file_name() != ".git");
+            .filter_entry({
+                let irregular = Arc::clone(&irregular);
+                let stop = Arc::clone(&stop);
+                move |entry| {
+                    if entry.file_name() == ".git" {
+                        return false;
+                    }
+                    if !entry.file_type().is_some_and(|t| t.is_dir()) {
+                        return true;
+                    }
+                    match ignore_files::irregular_in(entry.path()) {
+                        None => true,
+                        Some(found) => {
+                            let mut slot = irregular.lock().unwrap_or_else(|p| p.into_inner());
+                            slot.get_or_insert(found);
+                            stop.store(true, Ordering::Relaxed);
+                            false
+                        }
+                    }
+                }
+            });
         builder.build_parallel().run(|| {
             let stats = &stats;
             let found = &found;
             let keyed = &keyed;
             let seen = &seen;
             let tracked = &tracked;
+            let stop = &stop;
             Box::new(move |entry| {
+                if stop.load(Ordering::Relaxed) {
+                    return ignore::WalkState::Quit;
+                }
                 match entry {
                     Ok(entry) => {
                         if entry.file_type().is_some_and(|t| t.is_file()) {
@@ -326,6 +362,10 @@ impl Scan<'_> {
                 ignore::WalkState::Continue
             })
         });
+        let irregular = irregular.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some((path, why)) = irregular {
+            return Err(ignore_files::error(&path, why));
+        }
         let seen = seen.into_inner().unwrap_or_else(|p| p.into_inner());
         let mut found = found.into_inner().unwrap_or_else(|p| p.into_inner());
         for (shown, canonical) in tracked.unseen(&seen) {
@@ -338,7 +378,7 @@ impl Scan<'_> {
                 self.scan_file(&shown, &key, &stats, &mut found);
             }
         }
-        self.outcome(found, &stats, started)
+        Ok(self.outcome(found, &stats, started))
     }
 
     /// Scans the file at `path`; `key` is its repository-relative path, which rules,

@@ -27,6 +27,9 @@ pub const CONFIG_NAME: &str = "envshim.toml";
 pub const IGNORE_NAMES: &[&str] = &[".gitignore", ".ignore", ".envshimignore"];
 /// The default baseline file name.
 pub const BASELINE_NAME: &str = ".envshim-baseline.json";
+/// How the name of a secrets file's example ends: its `# public` marks say which values
+/// `known-secret` does not search for.
+pub const EXAMPLE_SUFFIX: &str = ".env.secrets.example";
 
 /// The commit a range's suppression settings come from.
 pub struct RangeBase {
@@ -156,6 +159,7 @@ enum Kind {
     Config,
     Ignore,
     Baseline,
+    Example,
 }
 
 fn kind_of(path: &str, watched: &[String]) -> Option<Kind> {
@@ -167,6 +171,8 @@ fn kind_of(path: &str, watched: &[String]) -> Option<Kind> {
         Some(Kind::Ignore)
     } else if name == BASELINE_NAME {
         Some(Kind::Baseline)
+    } else if name.ends_with(EXAMPLE_SUFFIX) {
+        Some(Kind::Example)
     } else if watched.iter().any(|w| w == path) {
         // An explicit --config or --baseline inside the repository.
         Some(if name.ends_with(".json") {
@@ -209,6 +215,7 @@ pub fn widening(
         .chain(IGNORE_NAMES)
         .map(|name| format!(":(glob,icase)**/{name}"))
         .collect();
+    spec.push(format!(":(glob,icase)**/*{EXAMPLE_SUFFIX}"));
     spec.extend(watched.iter().map(|w| format!(":(literal){w}")));
     // Revisions come from `git::range_revisions` (full ids, never an option).
     let mut child = git::command(root)
@@ -368,6 +375,7 @@ fn reasons(
         Kind::Config => config_reasons(new.as_deref(), &olds),
         Kind::Baseline => baseline_reasons(new.as_deref(), &olds),
         Kind::Ignore => ignore_reasons(root, &change.commit, path, new.as_deref(), &olds)?,
+        Kind::Example => example_reasons(new.as_deref(), &olds),
     })
 }
 
@@ -425,8 +433,10 @@ fn config_reasons(new: Option<&[u8]>, olds: &[Option<Vec<u8>>]) -> Vec<&'static 
         field(&new).iter().any(|x| !before.contains(x))
     };
     let mut reasons = Vec::new();
-    if olds.iter().all(|(c, _)| size(&new) > size(c)) {
-        reasons.push("raises max_file_size");
+    // A lower limit skips more files: lowering it (removing a value above the default
+    // counts, through the default) is the widening.
+    if olds.iter().all(|(c, _)| size(&new) < size(c)) {
+        reasons.push("lowers max_file_size");
     }
     if added(|c| &c.scan.disable) {
         reasons.push("disables rules");
@@ -467,6 +477,36 @@ fn baseline_reasons(new: Option<&[u8]>, olds: &[Option<Vec<u8>>]) -> Vec<&'stati
     let before: HashSet<String> = olds.iter().flat_map(|b| b.fingerprints()).collect();
     if new.fingerprints().iter().any(|f| !before.contains(f)) {
         vec!["adds accepted fingerprints to the baseline"]
+    } else {
+        Vec::new()
+    }
+}
+
+/// The keys a version of an example file marks `# public` (none when it is missing or
+/// cannot be parsed: then the scan searches every value).
+fn public_keys(bytes: Option<&[u8]>) -> HashSet<String> {
+    bytes
+        .and_then(|b| std::str::from_utf8(b).ok())
+        .and_then(|text| crate::secrets::dotenv::parse(text).ok())
+        .map(|doc| {
+            doc.entries()
+                .filter(|e| e.public)
+                .map(|e| e.key.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A `# public` mark on a key that no parent marked: `known-secret` stops searching for
+/// its value. (A key removed from the example is no widening: values come from the
+/// secrets file.) The key is not named: the finding names the file.
+fn example_reasons(new: Option<&[u8]>, olds: &[Option<Vec<u8>>]) -> Vec<&'static str> {
+    let before: HashSet<String> = olds
+        .iter()
+        .flat_map(|o| public_keys(o.as_deref()))
+        .collect();
+    if public_keys(new).iter().any(|k| !before.contains(k)) {
+        vec!["marks a key `# public` (its value is no longer searched for)"]
     } else {
         Vec::new()
     }

@@ -161,11 +161,18 @@ fn build_pattern(source: &str) -> Result<(Regex, usize), regex::Error> {
 impl Rule {
     /// Compiles a rule now; errors name it (for rules from user configuration).
     pub fn compile(spec: RuleSpec) -> anyhow::Result<Rule> {
-        let rule = Self::deferred(spec)?;
+        let label = format!("rule `{}`", spec.id);
+        Self::compile_as(spec, label)
+    }
+
+    /// Compiles a rule now; errors name it as `label` (a custom rule's id comes from the
+    /// configuration file and is not quoted: "custom rule 2").
+    fn compile_as(spec: RuleSpec, label: String) -> anyhow::Result<Rule> {
+        let rule = Self::prepare(spec, label.clone())?;
         if rule.spec.kind == RuleKind::Text {
             let pattern = build_pattern(&rule.spec.regex)
                 .map_err(|e| anyhow!("invalid regex: {}", one_line(&e)))
-                .with_context(|| format!("rule `{}`", rule.spec.id))?;
+                .with_context(|| label.clone())?;
             let _ = rule.pattern.set(Some(pattern));
         }
         Ok(rule)
@@ -174,8 +181,12 @@ impl Rule {
     /// Prepares a rule whose regex is compiled on first use (the built-in rules, whose
     /// regexes the test suite compiles).
     pub fn deferred(spec: RuleSpec) -> anyhow::Result<Rule> {
-        let id = spec.id.clone();
-        let context = || format!("rule `{id}`");
+        let label = format!("rule `{}`", spec.id);
+        Self::prepare(spec, label)
+    }
+
+    fn prepare(spec: RuleSpec, label: String) -> anyhow::Result<Rule> {
+        let context = || label.clone();
         check_fields(&spec).with_context(context)?;
         // Matches stay within the line of their keyword unless the rule is about blocks
         // that span lines (private keys) or says so with `\n` or `(?s)`.
@@ -306,26 +317,33 @@ impl RuleSet {
             .chain(extra.iter())
             .map(|r| r.id.as_str())
             .collect();
-        for id in disabled {
+        // Ids from the configuration file are not quoted (a token pasted as an id would be
+        // printed); entries are named by number.
+        for (n, id) in disabled.iter().enumerate() {
             if !known.contains(id.as_str()) {
-                bail!("cannot disable rule `{id}`: there is no such rule");
+                bail!("entry {} of `disable` names no rule", n + 1);
             }
         }
-        if let Some(spec) = extra.iter().find(|r| r.kind == RuleKind::KnownValues) {
+        if let Some(n) = extra.iter().position(|r| r.kind == RuleKind::KnownValues) {
             bail!(
-                "rule `{}`: the known-values rule is built in (`known-secret`); a custom rule is a text or a file rule",
-                spec.id
+                "custom rule {}: the known-values rule is built in (`known-secret`); a custom rule is a text or a file rule",
+                n + 1
             );
         }
+        let builtin_ids: HashSet<String> = builtin.rule.iter().map(|r| r.id.clone()).collect();
         let mut seen = HashSet::new();
         let mut rules = Vec::new();
         let builtin_count = builtin.rule.len();
         for (index, spec) in builtin.rule.into_iter().chain(extra).enumerate() {
             if !seen.insert(spec.id.clone()) {
-                bail!(
-                    "rule `{}` is defined twice; give the custom rule another id",
-                    spec.id
-                );
+                let n = index + 1 - builtin_count;
+                if builtin_ids.contains(&spec.id) {
+                    bail!(
+                        "custom rule {n} has the id of the built-in rule `{}`; give it another id",
+                        spec.id
+                    );
+                }
+                bail!("custom rule {n} has the same id as another; give it another id");
             }
             if disabled.contains(&spec.id) {
                 continue;
@@ -333,7 +351,8 @@ impl RuleSet {
             rules.push(if index < builtin_count {
                 Rule::deferred(spec)?
             } else {
-                Rule::compile(spec)?
+                let n = index + 1 - builtin_count;
+                Rule::compile_as(spec, format!("custom rule {n}"))?
             });
         }
         Self::from_rules(rules)
@@ -689,7 +708,11 @@ mod tests {
             ))
             .unwrap_err();
             let text = format!("{err:#}");
-            assert!(text.contains(problem) && text.contains("mine"), "{text}");
+            // Named by number: the id comes from the configuration file.
+            assert!(
+                text.contains(problem) && text.contains("custom rule 1") && !text.contains("mine"),
+                "{text}"
+            );
         }
     }
 
@@ -719,6 +742,10 @@ mod tests {
         let mut bad = custom;
         bad.regex = "(?P<secret>[a-".into();
         let err = RuleSet::load(vec![bad], &[]).unwrap_err();
-        assert!(format!("{err:#}").contains("acme-token"), "{err:#}");
+        let text = format!("{err:#}");
+        assert!(
+            text.contains("custom rule 1") && !text.contains("acme-token"),
+            "{text}"
+        );
     }
 }
