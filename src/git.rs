@@ -591,6 +591,8 @@ pub struct AddedChunk {
     pub text: Vec<u8>,
     /// For each line of `text`, its line number in the file at that commit.
     pub lines: Vec<usize>,
+    /// The file's blob id at that commit, when known (to read it whole).
+    pub blob: Option<String>,
 }
 
 impl AddedChunk {
@@ -619,6 +621,8 @@ struct MergeLines {
     diff: usize,
     /// Per path, the lines added by every diff so far.
     lines: HashMap<Vec<u8>, Candidates>,
+    /// Per path, the merge's blob.
+    blobs: HashMap<Vec<u8>, String>,
 }
 
 impl MergeLines {
@@ -646,6 +650,7 @@ impl MergeLines {
         for (path, lines) in paths {
             let mut done = AddedChunk {
                 commit: commit.to_string(),
+                blob: self.blobs.get(&path).cloned(),
                 path,
                 ..AddedChunk::default()
             };
@@ -701,13 +706,14 @@ impl<'a> ChunkBuilder<'a> {
         }
     }
 
+    /// Passes on the lines gathered so far; later lines of the same file (the next
+    /// piece of a large one) keep its path and blob.
     fn flush_file(&mut self) {
         if !self.current.text.is_empty() {
-            let done = AddedChunk {
-                commit: self.current.commit.clone(),
-                ..std::mem::take(&mut self.current)
-            };
-            self.current.commit = done.commit.clone();
+            let done = std::mem::take(&mut self.current);
+            self.current.commit.clone_from(&done.commit);
+            self.current.path.clone_from(&done.path);
+            self.current.blob.clone_from(&done.blob);
             (self.chunk)(done);
         }
     }
@@ -733,6 +739,7 @@ impl<'a> ChunkBuilder<'a> {
         };
         let content = content.strip_suffix(b"\n").unwrap_or(&content);
         self.current.path.clone_from(&path);
+        self.current.blob = Some(blob);
         for (i, text) in content.split(|&b| b == b'\n').enumerate() {
             self.added(&path, i + 1, text);
         }
@@ -749,7 +756,13 @@ impl<'a> ChunkBuilder<'a> {
     fn added(&mut self, path: &[u8], number: usize, text: &[u8]) {
         match &mut self.merge {
             Some(merge) => merge.added(path, number, text),
-            None => self.current.push(number, text),
+            None => {
+                self.current.push(number, text);
+                // However large the file, a worker gets it in bounded pieces.
+                if self.current.text.len() >= crate::scan::added::PIECE {
+                    self.flush_file();
+                }
+            }
         }
     }
 
@@ -787,6 +800,12 @@ impl<'a> ChunkBuilder<'a> {
             PatchLine::Path(path) => {
                 self.flush_file();
                 self.current.path = path.clone().unwrap_or_default();
+                self.current.blob.clone_from(&self.section.new_blob);
+                if let (Some(merge), Some(path), Some(blob)) =
+                    (&mut self.merge, &path, &self.section.new_blob)
+                {
+                    merge.blobs.insert(path.clone(), blob.clone());
+                }
                 if path.is_some() {
                     self.section.path.clone_from(&path);
                 }

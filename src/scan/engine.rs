@@ -80,14 +80,17 @@ impl Matcher<'_> {
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 continue;
             }
-            out.push(Finding::new(
+            let mut finding = Finding::new(
                 &hit.rule,
                 &hit.description,
                 path,
                 position.line,
                 position.column,
                 &hit.secret,
-            ));
+            );
+            let inner = &bytes[hit.start..hit.end.saturating_sub(1).max(hit.start)];
+            finding.end_line = position.line + memchr::memchr_iter(b'\n', inner).count();
+            out.push(finding);
         }
     }
 
