@@ -705,3 +705,26 @@ fn a_plaintext_secrets_file_added_in_a_commit_is_reported() {
         assert_eq!(r.json()["findings"][0]["rule"], "unencrypted-secrets-file");
     }
 }
+
+#[test]
+fn a_staged_blob_over_the_hard_cap_is_reported_even_by_the_quiet_hook() {
+    let p = Project::new();
+    p.write("a.py", "x = 1\n");
+    commit_all(&p, "base");
+    // 257 MiB of one repeated line (git stores it in a few hundred KiB).
+    let line = "let value = compute(1, 2);\n".repeat(1 << 10);
+    {
+        use std::io::Write;
+        let mut out = std::io::BufWriter::new(fs::File::create(p.path("huge.txt")).unwrap());
+        while out.get_ref().metadata().unwrap().len() < 257 << 20 {
+            for _ in 0..1024 {
+                out.write_all(line.as_bytes()).unwrap();
+            }
+            out.flush().unwrap();
+        }
+    }
+    git(&p, &["add", "-A"]).ok();
+    let r = p.run(["scan", "--staged", "--no-known"]).ok();
+    assert_eq!(r.stdout, "", "{r:?}");
+    r.stderr_has(&["huge.txt is over 256 MiB", "not scanned", "1 skipped"]);
+}

@@ -333,8 +333,12 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Exit> {
             (&a.path, a.line, a.column, &a.rule).cmp(&(&b.path, b.line, b.column, &b.rule))
         });
     }
-    // A clean `--staged` (the pre-commit hook) prints nothing at all.
-    let silent = args.staged && outcome.findings.is_empty() && outcome.errors == 0;
+    // A clean `--staged` (the pre-commit hook) prints nothing at all; one that could
+    // not read a blob (over the hard cap) is not clean.
+    let silent = args.staged
+        && outcome.findings.is_empty()
+        && outcome.errors == 0
+        && outcome.summary.skipped == 0;
     if !silent {
         for note in &notes {
             global.info(sanitize(note));
