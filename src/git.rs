@@ -519,6 +519,58 @@ pub fn staged_added_lines(root: &Path) -> anyhow::Result<AddedLines> {
     Ok(added_lines(&output(root, &args)?))
 }
 
+/// The staged change's patch like [`staged_added_lines`], leaving out `skip` (paths
+/// whose blobs are not read: their patch would only cost memory).
+pub fn staged_added_lines_except(root: &Path, skip: &[&[u8]]) -> anyhow::Result<AddedLines> {
+    if skip.is_empty() {
+        return staged_added_lines(root);
+    }
+    use std::os::unix::ffi::OsStringExt;
+    let mut cmd = command(root);
+    cmd.args(["diff", "--cached"])
+        .args(DIFF_OPTIONS)
+        .args(["--", "."]);
+    for path in skip {
+        let mut spec = b":(exclude,literal)".to_vec();
+        spec.extend_from_slice(path);
+        cmd.arg(std::ffi::OsString::from_vec(spec));
+    }
+    let out = cmd.output().context("cannot run git; is it installed?")?;
+    if !out.status.success() {
+        bail!(
+            "git diff --cached failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(added_lines(&out.stdout))
+}
+
+/// The sizes of the blobs `ids`, from one `git cat-file --batch-check`.
+pub fn blob_sizes(root: &Path, ids: &[&str]) -> anyhow::Result<Vec<u64>> {
+    let mut child = command(root)
+        .args(["cat-file", "--batch-check"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("cannot run git cat-file")?;
+    let mut input = child.stdin.take().context("git cat-file has no stdin")?;
+    let text: String = ids.iter().map(|id| format!("{id}\n")).collect();
+    // Written beside the reading: a long list would otherwise fill both pipes.
+    let writer = std::thread::spawn(move || input.write_all(text.as_bytes()));
+    let out = child.wait_with_output()?;
+    let _ = writer.join();
+    let sizes: Vec<u64> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|line| line.rsplit(' ').next().and_then(|n| n.parse().ok()))
+        .collect::<Option<_>>()
+        .context("git cat-file: bad --batch-check output")?;
+    if sizes.len() != ids.len() {
+        bail!("git cat-file: bad --batch-check output");
+    }
+    Ok(sizes)
+}
+
 /// One `git cat-file --batch` process serving blobs by id.
 pub struct BlobReader {
     child: Child,

@@ -376,14 +376,26 @@ fn staged(scan: &Scan, all_lines: bool) -> anyhow::Result<Outcome> {
     let files = git::staged_files(&root)?;
     let mut findings = Vec::new();
     if !files.is_empty() {
-        let added = git::staged_added_lines(&root)?;
+        // What a commit adds is scanned whatever the file's size or content (the size
+        // limit and the binary skip are for the working-tree walk); only a blob over the
+        // hard cap is not read (nor diffed), and that is said even in the hook.
+        let ids: Vec<&str> = files.iter().map(|f| f.blob.as_str()).collect();
+        let sizes = git::blob_sizes(&root, &ids)?;
+        let over: Vec<&[u8]> = files
+            .iter()
+            .zip(&sizes)
+            .filter(|(_, &size)| size > BLOB_HARD_CAP)
+            .map(|(f, _)| f.path.as_slice())
+            .collect();
+        let added = git::staged_added_lines_except(&root, &over)?;
         let mut blobs = git::BlobReader::start(&root)?;
-        for file in &files {
+        for (file, &size) in files.iter().zip(&sizes) {
             let path = String::from_utf8_lossy(&file.path).into_owned();
-            // What a commit adds is scanned whatever the file's size or content (the
-            // size limit and the binary skip are for the working-tree walk); only a
-            // blob over the hard cap is not read, and that is said even in the hook.
-            let Some(bytes) = blobs.read(&file.blob, BLOB_HARD_CAP)? else {
+            let bytes = match size > BLOB_HARD_CAP {
+                false => blobs.read(&file.blob, BLOB_HARD_CAP)?,
+                true => None,
+            };
+            let Some(bytes) = bytes else {
                 stats.skipped_large.fetch_add(1, Ordering::Relaxed);
                 eprintln!(
                     "envshim: warning: {} is over {} MiB; its staged lines were not scanned",
