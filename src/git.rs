@@ -519,6 +519,58 @@ pub fn staged_added_lines(root: &Path) -> anyhow::Result<AddedLines> {
     Ok(added_lines(&output(root, &args)?))
 }
 
+/// The staged change's patch like [`staged_added_lines`], leaving out `skip` (paths
+/// whose blobs are not read: their patch would only cost memory).
+pub fn staged_added_lines_except(root: &Path, skip: &[&[u8]]) -> anyhow::Result<AddedLines> {
+    if skip.is_empty() {
+        return staged_added_lines(root);
+    }
+    use std::os::unix::ffi::OsStringExt;
+    let mut cmd = command(root);
+    cmd.args(["diff", "--cached"])
+        .args(DIFF_OPTIONS)
+        .args(["--", "."]);
+    for path in skip {
+        let mut spec = b":(exclude,literal)".to_vec();
+        spec.extend_from_slice(path);
+        cmd.arg(std::ffi::OsString::from_vec(spec));
+    }
+    let out = cmd.output().context("cannot run git; is it installed?")?;
+    if !out.status.success() {
+        bail!(
+            "git diff --cached failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(added_lines(&out.stdout))
+}
+
+/// The sizes of the blobs `ids`, from one `git cat-file --batch-check`.
+pub fn blob_sizes(root: &Path, ids: &[&str]) -> anyhow::Result<Vec<u64>> {
+    let mut child = command(root)
+        .args(["cat-file", "--batch-check"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("cannot run git cat-file")?;
+    let mut input = child.stdin.take().context("git cat-file has no stdin")?;
+    let text: String = ids.iter().map(|id| format!("{id}\n")).collect();
+    // Written beside the reading: a long list would otherwise fill both pipes.
+    let writer = std::thread::spawn(move || input.write_all(text.as_bytes()));
+    let out = child.wait_with_output()?;
+    let _ = writer.join();
+    let sizes: Vec<u64> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|line| line.rsplit(' ').next().and_then(|n| n.parse().ok()))
+        .collect::<Option<_>>()
+        .context("git cat-file: bad --batch-check output")?;
+    if sizes.len() != ids.len() {
+        bail!("git cat-file: bad --batch-check output");
+    }
+    Ok(sizes)
+}
+
 /// One `git cat-file --batch` process serving blobs by id.
 pub struct BlobReader {
     child: Child,
@@ -591,6 +643,8 @@ pub struct AddedChunk {
     pub text: Vec<u8>,
     /// For each line of `text`, its line number in the file at that commit.
     pub lines: Vec<usize>,
+    /// The file's blob id at that commit, when known (to read it whole).
+    pub blob: Option<String>,
 }
 
 impl AddedChunk {
@@ -619,6 +673,8 @@ struct MergeLines {
     diff: usize,
     /// Per path, the lines added by every diff so far.
     lines: HashMap<Vec<u8>, Candidates>,
+    /// Per path, the merge's blob.
+    blobs: HashMap<Vec<u8>, String>,
 }
 
 impl MergeLines {
@@ -646,6 +702,7 @@ impl MergeLines {
         for (path, lines) in paths {
             let mut done = AddedChunk {
                 commit: commit.to_string(),
+                blob: self.blobs.get(&path).cloned(),
                 path,
                 ..AddedChunk::default()
             };
@@ -701,13 +758,14 @@ impl<'a> ChunkBuilder<'a> {
         }
     }
 
+    /// Passes on the lines gathered so far; later lines of the same file (the next
+    /// piece of a large one) keep its path and blob.
     fn flush_file(&mut self) {
         if !self.current.text.is_empty() {
-            let done = AddedChunk {
-                commit: self.current.commit.clone(),
-                ..std::mem::take(&mut self.current)
-            };
-            self.current.commit = done.commit.clone();
+            let done = std::mem::take(&mut self.current);
+            self.current.commit.clone_from(&done.commit);
+            self.current.path.clone_from(&done.path);
+            self.current.blob.clone_from(&done.blob);
             (self.chunk)(done);
         }
     }
@@ -733,6 +791,7 @@ impl<'a> ChunkBuilder<'a> {
         };
         let content = content.strip_suffix(b"\n").unwrap_or(&content);
         self.current.path.clone_from(&path);
+        self.current.blob = Some(blob);
         for (i, text) in content.split(|&b| b == b'\n').enumerate() {
             self.added(&path, i + 1, text);
         }
@@ -749,7 +808,13 @@ impl<'a> ChunkBuilder<'a> {
     fn added(&mut self, path: &[u8], number: usize, text: &[u8]) {
         match &mut self.merge {
             Some(merge) => merge.added(path, number, text),
-            None => self.current.push(number, text),
+            None => {
+                self.current.push(number, text);
+                // However large the file, a worker gets it in bounded pieces.
+                if self.current.text.len() >= crate::scan::added::PIECE {
+                    self.flush_file();
+                }
+            }
         }
     }
 
@@ -787,6 +852,12 @@ impl<'a> ChunkBuilder<'a> {
             PatchLine::Path(path) => {
                 self.flush_file();
                 self.current.path = path.clone().unwrap_or_default();
+                self.current.blob.clone_from(&self.section.new_blob);
+                if let (Some(merge), Some(path), Some(blob)) =
+                    (&mut self.merge, &path, &self.section.new_blob)
+                {
+                    merge.blobs.insert(path.clone(), blob.clone());
+                }
                 if path.is_some() {
                     self.section.path.clone_from(&path);
                 }

@@ -554,3 +554,215 @@ fn real_git() -> String {
         .unwrap();
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
+
+/// A real RSA private key in PEM (`ssh-keygen -m PEM`), written in the project's home;
+/// returns its text.
+fn pem_key(p: &Project) -> String {
+    let path = p.home.join("pem-key");
+    let out = Command::new("ssh-keygen")
+        .args(["-q", "-t", "rsa", "-b", "2048", "-m", "PEM", "-N", ""])
+        .arg("-f")
+        .arg(&path)
+        .output()
+        .expect("ssh-keygen");
+    assert!(out.status.success(), "{out:?}");
+    fs::read_to_string(path).unwrap()
+}
+
+/// `--range A..HEAD` and `--history`, each with the findings it reports.
+fn range_and_history(p: &Project, base: &str) -> Vec<(String, Run, Found)> {
+    let range = format!("{base}..HEAD");
+    [vec!["--range", range.as_str()], vec!["--history"]]
+        .into_iter()
+        .map(|args| {
+            let (r, found) = commit_findings(p, &args);
+            (args[0].to_string(), r, found)
+        })
+        .collect()
+}
+
+#[test]
+fn a_key_pasted_into_an_old_skeleton_is_the_change_s() {
+    let p = Project::new();
+    let key = pem_key(&p);
+    let lines: Vec<&str> = key.lines().collect();
+    let (first, last) = (lines[0], lines[lines.len() - 1]);
+    let body = lines[1];
+    p.write("server.key", format!("{first}\nPASTE_KEY_HERE\n{last}\n"));
+    let base = commit_all(&p, "skeleton");
+    p.write("server.key", &key);
+    git(&p, &["add", "-A"]).ok();
+    let (r, found) = commit_findings(&p, &["--staged"]);
+    let r = r.code(1).never_shows(body);
+    assert_eq!(lines_of(&found), vec![("server.key".into(), 1)], "{r:?}");
+    let c = commit_all(&p, "the key");
+    for (mode, r, found) in range_and_history(&p, &base) {
+        let r = r.code(1).never_shows(body);
+        assert_eq!(
+            found,
+            vec![("server.key".into(), 1, c.clone())],
+            "{mode}: {r:?}"
+        );
+    }
+}
+
+/// Lines of ordinary code adding up to more than `bytes`.
+fn bulk(bytes: usize) -> String {
+    let line = "let value = compute(1, 2);\n";
+    line.repeat(bytes / line.len() + 1)
+}
+
+#[test]
+fn a_change_to_a_large_file_is_scanned_whole() {
+    let t = github_token();
+    let big = bulk(11 << 20);
+    let n = big.lines().count();
+    // A new file over max_file_size (10 MiB) ending in a token.
+    let p = Project::new();
+    p.write("a.py", "x = 1\n");
+    let base = commit_all(&p, "base");
+    p.write("big.js", format!("{big}T = '{t}'\n"));
+    git(&p, &["add", "-A"]).ok();
+    let (r, found) = commit_findings(&p, &["--staged"]);
+    r.code(1);
+    assert_eq!(lines_of(&found), vec![("big.js".into(), n + 1)]);
+    let c = commit_all(&p, "big");
+    for (mode, r, found) in range_and_history(&p, &base) {
+        let r = r.code(1);
+        assert_eq!(
+            found,
+            vec![("big.js".into(), n + 1, c.clone())],
+            "{mode}: {r:?}"
+        );
+    }
+    // A token appended to a file already over the limit.
+    let base = head(&p);
+    p.write("big.js", format!("{big}T = '{t}'\nU = '{t}'\n"));
+    git(&p, &["add", "-A"]).ok();
+    let (r, found) = commit_findings(&p, &["--staged"]);
+    r.code(1);
+    assert_eq!(lines_of(&found), vec![("big.js".into(), n + 2)]);
+    let c = commit_all(&p, "appended");
+    for (mode, r, found) in range_and_history(&p, &base) {
+        let r = r.code(1);
+        let found: Found = found.into_iter().filter(|f| f.2 == c).collect();
+        assert_eq!(
+            found,
+            vec![("big.js".into(), n + 2, c.clone())],
+            "{mode}: {r:?}"
+        );
+    }
+    // The working-tree walk keeps its limit.
+    p.run(["scan", "--no-known", "."])
+        .ok()
+        .stderr_has(&["over the size limit"]);
+}
+
+#[test]
+fn a_binary_looking_file_s_added_lines_are_scanned() {
+    let t = github_token();
+    let p = Project::new();
+    p.write("a.py", "x = 1\n");
+    let base = commit_all(&p, "base");
+    p.write("data.bin", format!("\0\nT = '{t}'\n"));
+    git(&p, &["add", "-A"]).ok();
+    let (r, found) = commit_findings(&p, &["--staged"]);
+    r.code(1);
+    assert_eq!(lines_of(&found), vec![("data.bin".into(), 2)]);
+    let c = commit_all(&p, "binary");
+    for (mode, r, found) in range_and_history(&p, &base) {
+        let r = r.code(1);
+        assert_eq!(
+            found,
+            vec![("data.bin".into(), 2, c.clone())],
+            "{mode}: {r:?}"
+        );
+    }
+}
+
+#[test]
+fn random_binary_files_give_no_findings_in_the_git_modes() {
+    // Pseudo-random bytes (xorshift, fixed seeds) behind a PNG signature: what a
+    // committed image looks like to the scanner.
+    let p = Project::new();
+    p.write("a.py", "x = 1\n");
+    let base = commit_all(&p, "base");
+    for (i, seed) in [0x9e37_79b9_7f4a_7c15_u64, 0x2545_f491_4f6c_dd1d, 7, 1 << 40]
+        .into_iter()
+        .enumerate()
+    {
+        let mut x = seed;
+        let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+        while bytes.len() < 2 << 20 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            bytes.extend_from_slice(&x.to_le_bytes());
+        }
+        p.write(&format!("img{i}.png"), bytes);
+    }
+    git(&p, &["add", "-A"]).ok();
+    let (r, found) = commit_findings(&p, &["--staged"]);
+    r.ok();
+    assert_eq!(found, vec![]);
+    commit_all(&p, "images");
+    for (mode, r, found) in range_and_history(&p, &base) {
+        let r = r.ok();
+        assert_eq!(found, vec![], "{mode}: {r:?}");
+    }
+}
+
+#[test]
+fn a_plaintext_secrets_file_added_in_a_commit_is_reported() {
+    let p = Project::new();
+    p.write("a.py", "x = 1\n");
+    let base = commit_all(&p, "base");
+    let public = p.age_keygen(&p.home.join("id.txt"));
+    p.write("deploy/keys.recipients", format!("{public}\n"));
+    let recipients = p.path("deploy/keys.recipients");
+    p.write(
+        "deploy/staging.env.secrets",
+        age_encrypt(&recipients, "DB_PASSWORD=Zr8v!Qm2#Lx5Tn9w\n", true),
+    );
+    p.write(
+        "deploy/test.env.secrets",
+        age_encrypt(&recipients, "DB_PASSWORD=Zr8v!Qm2#Lx5Tn9w\n", false),
+    );
+    p.write(
+        "deploy/prod.env.secrets",
+        "# [runtime]\nNODE_ENV=production\n",
+    );
+    let c = commit_all(&p, "secrets files");
+    for (mode, r, found) in range_and_history(&p, &base) {
+        let r = r.code(1);
+        assert_eq!(
+            found,
+            vec![("deploy/prod.env.secrets".into(), 1, c.clone())],
+            "{mode}: {r:?}"
+        );
+        assert_eq!(r.json()["findings"][0]["rule"], "unencrypted-secrets-file");
+    }
+}
+
+#[test]
+fn a_staged_blob_over_the_hard_cap_is_reported_even_by_the_quiet_hook() {
+    let p = Project::new();
+    p.write("a.py", "x = 1\n");
+    commit_all(&p, "base");
+    // 257 MiB of one repeated line (git stores it in a few hundred KiB).
+    let line = "let value = compute(1, 2);\n".repeat(1 << 10);
+    {
+        use std::io::Write;
+        let mut out = std::io::BufWriter::new(fs::File::create(p.path("huge.txt")).unwrap());
+        while out.get_ref().metadata().unwrap().len() < 257 << 20 {
+            for _ in 0..1024 {
+                out.write_all(line.as_bytes()).unwrap();
+            }
+            out.flush().unwrap();
+        }
+    }
+    git(&p, &["add", "-A"]).ok();
+    let r = p.run(["scan", "--staged", "--no-known"]).ok();
+    assert_eq!(r.stdout, "", "{r:?}");
+    r.stderr_has(&["huge.txt is over 256 MiB", "not scanned", "1 skipped"]);
+}

@@ -9,13 +9,14 @@ use super::Global;
 use crate::exit::Exit;
 use crate::git;
 use crate::report::{self, Format};
+use crate::scan::added::{touches, BLOB_HARD_CAP};
 use crate::scan::allow::{Baseline, PathAllowlist};
 use crate::scan::config::Config;
 use crate::scan::engine::{KnownValues, Matcher};
 use crate::scan::fingerprint::{self, Salt};
 use crate::scan::policy::{self, RangeBase};
 use crate::scan::rules::RuleSet;
-use crate::scan::{covers_whole_base, is_binary, known, sanitize, scan_base, Outcome, Scan, Stats};
+use crate::scan::{covers_whole_base, known, sanitize, scan_base, Outcome, Scan, Stats};
 use crate::secrets::{self, identity, SecretsPaths};
 use std::sync::atomic::Ordering;
 
@@ -376,8 +377,12 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Exit> {
             (&a.path, a.line, a.column, &a.rule).cmp(&(&b.path, b.line, b.column, &b.rule))
         });
     }
-    // A clean `--staged` (the pre-commit hook) prints nothing at all.
-    let silent = args.staged && outcome.findings.is_empty() && outcome.errors == 0;
+    // A clean `--staged` (the pre-commit hook) prints nothing at all; one that could
+    // not read a blob (over the hard cap) is not clean.
+    let silent = args.staged
+        && outcome.findings.is_empty()
+        && outcome.errors == 0
+        && outcome.summary.skipped == 0;
     if !silent {
         for note in &notes {
             global.info(sanitize(note));
@@ -415,25 +420,43 @@ fn staged(scan: &Scan, all_lines: bool) -> anyhow::Result<Outcome> {
     let files = git::staged_files(&root)?;
     let mut findings = Vec::new();
     if !files.is_empty() {
-        let added = git::staged_added_lines(&root)?;
+        // What a commit adds is scanned whatever the file's size or content (the size
+        // limit and the binary skip are for the working-tree walk); only a blob over the
+        // hard cap is not read (nor diffed), and that is said even in the hook.
+        let ids: Vec<&str> = files.iter().map(|f| f.blob.as_str()).collect();
+        let sizes = git::blob_sizes(&root, &ids)?;
+        let over: Vec<&[u8]> = files
+            .iter()
+            .zip(&sizes)
+            .filter(|(_, &size)| size > BLOB_HARD_CAP)
+            .map(|(f, _)| f.path.as_slice())
+            .collect();
+        let added = git::staged_added_lines_except(&root, &over)?;
         let mut blobs = git::BlobReader::start(&root)?;
-        for file in &files {
-            let Some(bytes) = blobs.read(&file.blob, scan.max_file_size)? else {
+        for (file, &size) in files.iter().zip(&sizes) {
+            let path = String::from_utf8_lossy(&file.path).into_owned();
+            let bytes = match size > BLOB_HARD_CAP {
+                false => blobs.read(&file.blob, BLOB_HARD_CAP)?,
+                true => None,
+            };
+            let Some(bytes) = bytes else {
                 stats.skipped_large.fetch_add(1, Ordering::Relaxed);
+                eprintln!(
+                    "envshim: warning: {} is over {} MiB; its staged lines were not scanned",
+                    sanitize(&path),
+                    BLOB_HARD_CAP >> 20
+                );
                 continue;
             };
-            if is_binary(&bytes) {
-                stats.skipped_binary.fetch_add(1, Ordering::Relaxed);
-                continue;
-            }
-            let path = String::from_utf8_lossy(&file.path).into_owned();
             let mut local = Vec::new();
             scan.scan_buffer(&path, &bytes, true, &stats, &mut local);
             // A changed blob that git printed no hunks for (it must print them under
             // the pinned options; this is the fallback) counts as added throughout.
             let whole = file.blob != file.old_blob && !added.with_hunks.contains(&file.path);
             let lines = added.lines.get(&file.path);
-            local.retain(|f| all_lines || whole || lines.is_some_and(|l| l.contains(&f.line)));
+            // A secret whose span touches an added line is the change's (a key pasted
+            // between an old BEGIN and END line).
+            local.retain(|f| all_lines || whole || lines.is_some_and(|l| touches(f, l)));
             findings.extend(local);
         }
     }
@@ -460,29 +483,43 @@ fn commits(
     let findings = std::sync::Mutex::new(Vec::new());
     let result = std::thread::scope(|s| {
         for _ in 0..workers {
-            s.spawn(|| loop {
-                let next = receive.lock().unwrap_or_else(|p| p.into_inner()).recv();
-                let Ok(chunk) = next else { break };
-                let path = String::from_utf8_lossy(&chunk.path).into_owned();
-                if chunk.text.len() as u64 > scan.max_file_size {
-                    stats.skipped_large.fetch_add(1, Ordering::Relaxed);
-                    continue;
-                }
-                let mut local = Vec::new();
-                scan.scan_buffer(&path, &chunk.text, false, &stats, &mut local);
-                for finding in &mut local {
-                    finding.line = chunk
-                        .lines
-                        .get(finding.line - 1)
-                        .copied()
-                        .unwrap_or(finding.line);
-                    finding.commit = Some(chunk.commit.clone());
-                }
-                if !local.is_empty() {
-                    findings
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .extend(local);
+            s.spawn(|| {
+                // Started on a worker's first need for a whole blob.
+                let mut blobs: Option<git::BlobReader> = None;
+                loop {
+                    let next = receive.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                    let Ok(chunk) = next else { break };
+                    let path = String::from_utf8_lossy(&chunk.path).into_owned();
+                    let mut blob = || {
+                        let id = chunk.blob.as_deref()?;
+                        if blobs.is_none() {
+                            blobs = git::BlobReader::start(root).ok();
+                        }
+                        let content = blobs.as_mut()?.read(id, BLOB_HARD_CAP);
+                        if content.is_err() {
+                            // The reader's stream is out of step: the next need starts another.
+                            blobs = None;
+                        }
+                        content.ok().flatten()
+                    };
+                    let mut local = Vec::new();
+                    scan.scan_added(
+                        &path,
+                        &chunk.text,
+                        &chunk.lines,
+                        &mut blob,
+                        &stats,
+                        &mut local,
+                    );
+                    for finding in &mut local {
+                        finding.commit = Some(chunk.commit.clone());
+                    }
+                    if !local.is_empty() {
+                        findings
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .extend(local);
+                    }
                 }
             });
         }
@@ -493,7 +530,16 @@ fn commits(
         result
     });
     result?;
-    let findings = findings.into_inner().unwrap_or_else(|p| p.into_inner());
+    let mut findings = findings.into_inner().unwrap_or_else(|p| p.into_inner());
+    // A large file comes in pieces: a secret or file finding seen from two is one.
+    findings.sort_by(|a, b| {
+        (&a.commit, &a.path, a.line, a.column, &a.rule)
+            .cmp(&(&b.commit, &b.path, b.line, b.column, &b.rule))
+    });
+    findings.dedup_by(|a, b| {
+        (&a.commit, &a.path, a.line, a.column, &a.rule)
+            == (&b.commit, &b.path, b.line, b.column, &b.rule)
+    });
     Ok(scan.outcome(findings, &stats, started))
 }
 

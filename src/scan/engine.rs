@@ -102,6 +102,8 @@ impl Matcher<'_> {
                     &hit.secret,
                 );
             }
+            let inner = &bytes[hit.start..hit.end.saturating_sub(1).max(hit.start)];
+            finding.end_line = position.line + memchr::memchr_iter(b'\n', inner).count();
             out.push(finding);
         }
     }

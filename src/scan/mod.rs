@@ -1,5 +1,6 @@
 //! The plaintext-secret scanner (DESIGN §4): walk, match, suppress, report.
 
+pub mod added;
 pub mod allow;
 pub mod config;
 pub mod engine;
@@ -50,6 +51,10 @@ pub struct Finding {
     /// What the fingerprint is made from (memory only, never printed).
     #[serde(skip)]
     pub input: fingerprint::FingerprintInput,
+    /// 1-based line the secret ends on (memory only): the git modes keep a finding
+    /// whose span touches an added line.
+    #[serde(skip)]
+    pub end_line: usize,
 }
 
 impl Finding {
@@ -73,6 +78,7 @@ impl Finding {
             redacted: redact(secret),
             fingerprint: String::new(),
             input: fingerprint::FingerprintInput::new(rule, path, secret),
+            end_line: line,
         }
     }
 
