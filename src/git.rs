@@ -30,7 +30,9 @@ const PINNED_CONFIG: &[&str] = &[
     "diff.relative=false",
     "diff.suppressBlankEmpty=false",
     "diff.submodule=short",
-    "diff.renames=true",
+    // A rename is a deletion and an addition: a file moved out of an allowlisted or
+    // baselined path is scanned at its new path.
+    "diff.renames=false",
     "diff.colorMoved=false",
     "log.showSignature=false",
     "log.showRoot=true",
@@ -66,7 +68,7 @@ pub const DIFF_OPTIONS: &[&str] = &[
     "-U0",
     "--inter-hunk-context=0",
     "--submodule=short",
-    "--find-renames",
+    "--no-renames",
 ];
 
 /// A git command in `dir` with the pinned configuration and environment: the one way
@@ -477,7 +479,7 @@ pub fn staged_files(root: &Path) -> anyhow::Result<Vec<StagedFile>> {
             "--raw",
             "-z",
             "--no-abbrev",
-            "--find-renames",
+            "--no-renames",
             "--diff-filter=ACMRT",
         ],
     )?;

@@ -62,12 +62,23 @@ fn renames_deletions_binaries_odd_paths_and_submodules() {
     p.write("gone.txt", format!("T = '{t}'\n"));
     git(&p, &["add", "-A"]).ok();
     git(&p, &["commit", "-q", "--no-verify", "-m", "base"]).ok();
-    // A pure rename and a deletion add no lines.
-    git(&p, &["mv", "old/name.py", "new-name.py"]).ok();
+    // A deletion adds no lines; a rename is a deletion and an addition, so what the
+    // file holds is scanned at its new path (where no allowlist or baseline entry for
+    // the old path applies), in --staged and in --range.
     git(&p, &["rm", "-q", "gone.txt"]).ok();
     let (r, found) = staged_paths(&p, &[]);
     r.ok();
     assert!(found.is_empty());
+    git(&p, &["mv", "old/name.py", "new-name.py"]).ok();
+    let (r, found) = staged_paths(&p, &[]);
+    r.code(1);
+    assert_eq!(found, vec![("new-name.py".into(), 1)]);
+    let base = head(&p);
+    git(&p, &["commit", "-q", "--no-verify", "-m", "move"]).ok();
+    let (r, found) = commit_findings(&p, &["--range", &format!("{base}..HEAD")]);
+    r.code(1);
+    let paths: Vec<&str> = found.iter().map(|f| f.0.as_str()).collect();
+    assert_eq!(paths, ["new-name.py"]);
     // What a change adds to a binary-looking blob is scanned too (as --range does);
     // odd names are reported as they are.
     let mut blob = b"\x00\x01binary ".to_vec();
