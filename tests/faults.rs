@@ -66,8 +66,17 @@ fn a_writer_killed_at_any_moment_leaves_a_readable_file() {
     let mut before = p.plaintext();
     let mut landings = Landings::default();
     let mut i = 0u32;
-    // At least 40 kills, and more (up to 400) until some are seen to land mid-write.
-    while i < 40 || (landings.mid_write < 3 && i < 400) {
+    // At least 40 kills, and more (up to 400) until some are seen to land mid-write,
+    // before the rename and after it.
+    while i < 40
+        || ((landings.mid_write < 3 || landings.before_rename == 0 || landings.after_rename == 0)
+            && i < 400)
+    {
+        // The warm-up can run faster than a loaded machine later does: when every kill
+        // so far came before the rename, spread the next ones over a longer time.
+        if i > 0 && i.is_multiple_of(20) && landings.after_rename == 0 {
+            whole = whole.mul_f64(2.0);
+        }
         let mut child = p
             .envshim()
             .args(["set", &format!("KEY_{i}")])
