@@ -128,11 +128,19 @@ pub fn commit_id(root: &Path, rev: &str) -> Option<String> {
     (!id.is_empty()).then_some(id)
 }
 
-/// The `git log` revision arguments for `--range A..B`: the commits of B not in A. A
-/// zero base (a new branch's first push) means the commits of B that are on no other
-/// remote branch ([`new_branch_revisions`]). Both ends are checked first, so that a
-/// missing one is a plain error that says what to do, not git's message.
-pub fn range_revisions(root: &Path, range: &str) -> anyhow::Result<Vec<String>> {
+/// A resolved `--range A..B`.
+pub struct Range {
+    /// The full id of A; None for a zero base.
+    pub base: Option<String>,
+    /// The `git log` revision arguments: the commits of B not in A.
+    pub revisions: Vec<String>,
+}
+
+/// Resolves `--range A..B`: the commits of B not in A. A zero base (a new branch's
+/// first push) means the commits of B that are on no other remote branch
+/// ([`new_branch_revisions`]). Both ends are checked first, so that a missing one is a
+/// plain error that says what to do, not git's message.
+pub fn range_revisions(root: &Path, range: &str) -> anyhow::Result<Range> {
     let Some((base, head)) = range.split_once("..") else {
         bail!("--range takes two commits, A..B (got {range:?})");
     };
@@ -145,7 +153,10 @@ pub fn range_revisions(root: &Path, range: &str) -> anyhow::Result<Vec<String>> 
         bail!("the range's end {head:?} is not a commit in this repository; check the name, or fetch it");
     };
     if is_zero_id(base) {
-        return new_branch_revisions(root, head_id);
+        return Ok(Range {
+            base: None,
+            revisions: new_branch_revisions(root, head_id)?,
+        });
     }
     let Some(base_id) = commit_id(root, base) else {
         bail!(
@@ -156,7 +167,10 @@ pub fn range_revisions(root: &Path, range: &str) -> anyhow::Result<Vec<String>> 
             "0".repeat(40)
         );
     };
-    Ok(vec![format!("^{base_id}"), head_id])
+    Ok(Range {
+        revisions: vec![format!("^{base_id}"), head_id],
+        base: Some(base_id),
+    })
 }
 
 /// The commits of `head` that no remote-tracking branch holds, except the branches that

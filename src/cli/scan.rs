@@ -222,9 +222,9 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Exit> {
         Some(range) => {
             let root = git::toplevel(&std::env::current_dir()?)?;
             // The commits first: its errors say what to do about a missing base.
-            let revisions = git::range_revisions(&root, range)?;
-            let base = RangeBase::resolve(&root, range)?;
-            Some((root, base, revisions))
+            let resolved = git::range_revisions(&root, range)?;
+            let base = RangeBase::new(&root, resolved.base)?;
+            Some((root, base, resolved.revisions))
         }
         None => None,
     };
@@ -373,9 +373,7 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Exit> {
             |_| shows_fingerprints,
         );
         outcome.findings.extend(widened);
-        outcome.findings.sort_by(|a, b| {
-            (&a.path, a.line, a.column, &a.rule).cmp(&(&b.path, b.line, b.column, &b.rule))
-        });
+        crate::scan::sort_findings(&mut outcome.findings);
     }
     // A clean `--staged` (the pre-commit hook) prints nothing at all; one that could
     // not read a blob (over the hard cap) is not clean.

@@ -424,9 +424,7 @@ impl Scan<'_> {
 
     /// Sorts findings and totals the counters.
     pub fn outcome(&self, mut findings: Vec<Finding>, stats: &Stats, started: Instant) -> Outcome {
-        findings.sort_by(|a, b| {
-            (&a.path, a.line, a.column, &a.rule).cmp(&(&b.path, b.line, b.column, &b.rule))
-        });
+        sort_findings(&mut findings);
         let skipped_large = stats.skipped_large.load(Ordering::Relaxed);
         Outcome {
             findings,
@@ -444,6 +442,13 @@ impl Scan<'_> {
 }
 
 pub use escape::sanitize;
+
+/// Puts findings in report order: by path, line, column and rule.
+pub fn sort_findings(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        (&a.path, a.line, a.column, &a.rule).cmp(&(&b.path, b.line, b.column, &b.rule))
+    });
+}
 
 /// The repository-relative path of `path`, a file under one of the roots: through the
 /// most specific root (the one that names the file longest).

@@ -12,7 +12,7 @@ use std::io::BufRead;
 use std::path::Path;
 use std::process::Stdio;
 
-use anyhow::{anyhow, bail, Context};
+use anyhow::{bail, Context};
 
 use super::allow::Baseline;
 use super::config::{Config, DEFAULT_MAX_FILE_SIZE};
@@ -47,38 +47,13 @@ impl RangeBase {
         self.commit.as_deref()
     }
 
-    /// The base of `range` (`A..B`: A; `A...B`: their merge base; an empty A: HEAD).
-    pub fn resolve(root: &Path, range: &str) -> anyhow::Result<RangeBase> {
-        let prefix = git::prefix(&std::env::current_dir()?)?;
-        let base = if let Some((a, b)) = range.split_once("...") {
-            Some((or_head(a), Some(or_head(b))))
-        } else {
-            range.split_once("..").map(|(a, _)| (or_head(a), None))
-        };
-        let commit = match base {
-            None => None,
-            Some((a, _)) if a.len() >= 40 && a.bytes().all(|b| b == b'0') => None,
-            Some((a, other)) => {
-                let Some(id) = git::commit_id(root, a) else {
-                    bail!("the range's base is not a commit in this repository");
-                };
-                match other {
-                    Some(b) => {
-                        let b = git::commit_id(root, b).ok_or_else(|| {
-                            anyhow!("the range's end is not a commit in this repository")
-                        })?;
-                        let out = git::output(root, &["merge-base", &id, &b])
-                            .context("the two ends of the range have no common commit")?;
-                        Some(String::from_utf8_lossy(&out).trim().to_string())
-                    }
-                    None => Some(id),
-                }
-            }
-        };
+    /// The settings source of a range whose base commit is `commit` (None: a zero
+    /// base, where only the built-in defaults apply).
+    pub fn new(root: &Path, commit: Option<String>) -> anyhow::Result<RangeBase> {
         Ok(RangeBase {
             root: root.to_path_buf(),
             commit,
-            prefix,
+            prefix: git::prefix(&std::env::current_dir()?)?,
         })
     }
 
@@ -138,14 +113,6 @@ impl RangeBase {
                 self.origin(commit, path)
             ),
         }
-    }
-}
-
-fn or_head(rev: &str) -> &str {
-    if rev.is_empty() {
-        "HEAD"
-    } else {
-        rev
     }
 }
 
