@@ -16,12 +16,12 @@ bin=${CARGO_TARGET_DIR:-$PWD/target}/release/envshim
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-python3 - src/scan/rules.toml "$tmp/keywords.txt" <<'PY'
+python3 - "$tmp/keywords.txt" src/scan/rules.toml src/scan/rules/*.toml <<'PY'
 import sys, tomllib
-rules = tomllib.load(open(sys.argv[1], "rb"))["rule"]
+rules = [r for f in sys.argv[2:] for r in tomllib.load(open(f, "rb")).get("rule", [])]
 # Path-restricted rules (dotenv files) search their keywords only in those files.
 keywords = sorted({k for r in rules if "path" not in r for k in r.get("keywords", [])})
-open(sys.argv[2], "w").write("\n".join(keywords) + "\n")
+open(sys.argv[1], "w").write("\n".join(keywords) + "\n")
 print(f"{len(rules)} rules, {len(keywords)} distinct keywords")
 PY
 

@@ -135,6 +135,12 @@ impl Matcher<'_> {
                     if !ok {
                         continue;
                     }
+                    if let Some(shape) = &rule.shape {
+                        for (start, end) in shape.tokens(bytes, (m.start(), m.end())) {
+                            self.push_hit(rule, bytes, start, end, 1, hits);
+                        }
+                        continue;
+                    }
                     // The rule's regex runs on the keyword's line, but no further than a
                     // bounded distance either side: minified files have lines of megabytes.
                     let back = m.start().saturating_sub(BEFORE_KEYWORD);
@@ -202,6 +208,37 @@ impl Matcher<'_> {
                 });
             }
         }
+    }
+
+    /// A near rule's token, unless it is a placeholder, allowed, or excluded.
+    fn push_hit(
+        &self,
+        rule: &super::rules::Rule,
+        bytes: &[u8],
+        start: usize,
+        end: usize,
+        priority: u8,
+        hits: &mut Vec<Hit>,
+    ) {
+        let text = String::from_utf8_lossy(&bytes[start..end]);
+        if is_placeholder(&text)
+            || rule.spec.allow.iter().any(|a| *a == text)
+            || rule
+                .exclude
+                .as_ref()
+                .is_some_and(|x| x.is_match(&bytes[start..end]))
+        {
+            return;
+        }
+        hits.push(Hit {
+            rule: rule.spec.id.clone(),
+            description: rule.spec.description.clone(),
+            start,
+            end,
+            priority,
+            secret: text.into_owned(),
+            guessable: false,
+        });
     }
 
     fn known_hits(&self, bytes: &[u8], hits: &mut Vec<Hit>) {

@@ -8,6 +8,7 @@ mod escape;
 pub mod fingerprint;
 mod ignore_files;
 pub mod known;
+pub mod near;
 pub mod policy;
 mod progress;
 pub mod rules;

@@ -9,8 +9,29 @@ use anyhow::{anyhow, bail, Context};
 use regex::bytes::{Regex, RegexBuilder};
 use serde::Deserialize;
 
-/// The built-in rules, embedded at build time.
-pub const BUILTIN: &str = include_str!("rules.toml");
+/// The built-in rules, embedded at build time: one set, kept in several files by kind
+/// (file name, text).
+pub const BUILTIN: &[(&str, &str)] = &[
+    ("rules.toml", include_str!("rules.toml")),
+    ("rules/prefix.toml", include_str!("rules/prefix.toml")),
+    (
+        "rules/structured.toml",
+        include_str!("rules/structured.toml"),
+    ),
+    ("rules/near-a.toml", include_str!("rules/near-a.toml")),
+    ("rules/near-b.toml", include_str!("rules/near-b.toml")),
+];
+
+/// The built-in rules, parsed (every file, in order).
+pub fn builtin_specs() -> anyhow::Result<Vec<RuleSpec>> {
+    let mut specs = Vec::new();
+    for (name, text) in BUILTIN {
+        let file: RuleFile = toml::from_str(text)
+            .with_context(|| format!("the built-in rules file {name} is invalid"))?;
+        specs.extend(file.rule);
+    }
+    Ok(specs)
+}
 
 /// How much text after a keyword a multi-line rule may match (private key blocks).
 const MULTILINE_WINDOW: usize = 16 * 1024;
@@ -28,6 +49,22 @@ pub enum RuleKind {
     /// The decrypted values of the secrets file (`known-secret`); its matcher is the
     /// known-values automaton, built from the secrets when an identity is available.
     KnownValues,
+    /// A provider's name near a token of a given shape: `keywords` (the provider's
+    /// names), `token` (the alphabet), `length`, optional `prefix`, `distance`, `entropy`.
+    Near,
+}
+
+/// How sure a finding is: high for a distinctive format or a checksum, medium for a
+/// keyword next to a token of the right shape, low for a generic assignment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Confidence {
+    /// A generic assignment or a value in a dotenv file.
+    Low,
+    /// A provider keyword next to a token of the provider's shape.
+    Medium,
+    /// A distinctive format, or a checksum that holds.
+    High,
 }
 
 /// An example a rule must (`positive`) or must not (`negative`) find.
@@ -76,6 +113,26 @@ pub struct RuleSpec {
     /// What the rule looks at (default: text).
     #[serde(default)]
     pub kind: RuleKind,
+    /// The provider (company or product) whose credential this is; counted for coverage.
+    #[serde(default)]
+    pub provider: Option<String>,
+    /// How sure a finding of this rule is; by default high for text and file rules,
+    /// medium for near rules, low for the generic and dotenv families.
+    #[serde(default)]
+    pub confidence: Option<Confidence>,
+    /// Near rules: the token's alphabet (`hex`, `hex-upper`, `hex-any`, `alnum`,
+    /// `alnum-lower`, `alnum-upper`, `base64`, `base64url`, `digits`, `uuid`).
+    #[serde(default)]
+    pub token: Option<String>,
+    /// Near rules: a literal the token starts with (not counted in `length`).
+    #[serde(default)]
+    pub prefix: Option<String>,
+    /// Near rules: the token's length after the prefix, `[min, max]`.
+    #[serde(default)]
+    pub length: Option<[usize; 2]>,
+    /// Near rules: the most bytes between the keyword and the token, either side.
+    #[serde(default)]
+    pub distance: Option<usize>,
     /// Text rules: lowercase literals; one of them occurs in every match (the prefilter).
     #[serde(default)]
     pub keywords: Vec<String>,
@@ -147,6 +204,8 @@ pub struct Rule {
     pub content: Option<Regex>,
     /// File rules: what the content must not match.
     pub content_exclude: Option<Regex>,
+    /// Near rules: the token's shape and reach.
+    pub shape: Option<super::near::Shape>,
 }
 
 fn build_pattern(source: &str) -> Result<(Regex, usize), regex::Error> {
@@ -207,6 +266,10 @@ impl Rule {
             exclude: compile(&spec.exclude, "exclude")?,
             content: compile(&spec.content, "content")?,
             content_exclude: compile(&spec.content_exclude, "content")?,
+            shape: match spec.kind {
+                RuleKind::Near => Some(super::near::Shape::from_spec(&spec).with_context(context)?),
+                _ => None,
+            },
             pattern: OnceLock::new(),
             multiline,
             spec,
@@ -309,10 +372,8 @@ pub struct RuleSet {
 impl RuleSet {
     /// The built-in rules plus `extra`, minus the ids in `disabled`.
     pub fn load(extra: Vec<RuleSpec>, disabled: &[String]) -> anyhow::Result<RuleSet> {
-        let builtin: RuleFile =
-            toml::from_str(BUILTIN).context("the built-in rules file is invalid")?;
+        let builtin = builtin_specs()?;
         let known: HashSet<&str> = builtin
-            .rule
             .iter()
             .chain(extra.iter())
             .map(|r| r.id.as_str())
@@ -330,11 +391,11 @@ impl RuleSet {
                 n + 1
             );
         }
-        let builtin_ids: HashSet<String> = builtin.rule.iter().map(|r| r.id.clone()).collect();
+        let builtin_ids: HashSet<String> = builtin.iter().map(|r| r.id.clone()).collect();
         let mut seen = HashSet::new();
         let mut rules = Vec::new();
-        let builtin_count = builtin.rule.len();
-        for (index, spec) in builtin.rule.into_iter().chain(extra).enumerate() {
+        let builtin_count = builtin.len();
+        for (index, spec) in builtin.into_iter().chain(extra).enumerate() {
             if !seen.insert(spec.id.clone()) {
                 let n = index + 1 - builtin_count;
                 if builtin_ids.contains(&spec.id) {
@@ -365,7 +426,9 @@ impl RuleSet {
                 .filter(|&i| rules[i].spec.kind == kind)
                 .collect()
         };
-        let text = of_kind(RuleKind::Text);
+        let mut text = of_kind(RuleKind::Text);
+        text.extend(of_kind(RuleKind::Near));
+        text.sort_unstable();
         let (restricted, everywhere): (Vec<usize>, Vec<usize>) =
             text.into_iter().partition(|&i| rules[i].path.is_some());
         let everywhere = Prefilter::build(&rules, everywhere.into_iter())?;
@@ -387,9 +450,11 @@ impl RuleSet {
 
     /// True when any path-restricted text rule applies to `path`.
     pub fn any_restricted_applies(&self, path: &str) -> bool {
-        self.rules
-            .iter()
-            .any(|r| r.spec.kind == RuleKind::Text && r.path.is_some() && r.applies_to(path))
+        self.rules.iter().any(|r| {
+            matches!(r.spec.kind, RuleKind::Text | RuleKind::Near)
+                && r.path.is_some()
+                && r.applies_to(path)
+        })
     }
 
     /// The known-values rule, unless it is disabled.
@@ -416,6 +481,12 @@ fn check_fields(spec: &RuleSpec) -> anyhow::Result<()> {
         ("path", spec.path.is_some()),
         ("path_exclude", spec.path_exclude.is_some()),
     ];
+    let near_only = [
+        ("token", spec.token.is_some()),
+        ("prefix", spec.prefix.is_some()),
+        ("length", spec.length.is_some()),
+        ("distance", spec.distance.is_some()),
+    ];
     let refuse = |fields: &[(&str, bool)], kind: &str| -> anyhow::Result<()> {
         match fields.iter().find(|(_, set)| *set) {
             Some((field, _)) => bail!("`{field}` does not apply to a {kind} rule"),
@@ -430,16 +501,26 @@ fn check_fields(spec: &RuleSpec) -> anyhow::Result<()> {
             if spec.regex.is_empty() {
                 bail!("needs a regex");
             }
+            refuse(&near_only, "text")?;
             refuse(&file_only, "text")
+        }
+        RuleKind::Near => {
+            if spec.keywords.is_empty() || spec.keywords.iter().any(|k| k.len() < 3) {
+                bail!("needs at least one keyword, each of three or more characters");
+            }
+            refuse(&[("regex", !spec.regex.is_empty())], "near")?;
+            refuse(&file_only, "near")
         }
         RuleKind::File => {
             if spec.path.is_none() {
                 bail!("a file rule needs a `path` regex naming its files");
             }
+            refuse(&near_only, "file")?;
             refuse(&text_only, "file")
         }
         RuleKind::KnownValues => {
             refuse(&text_only, "known-values")?;
+            refuse(&near_only, "known-values")?;
             refuse(&file_only, "known-values")?;
             refuse(&path, "known-values")
         }
@@ -541,7 +622,9 @@ mod tests {
         let stats = Stats::default();
         let mut out = Vec::new();
         match (rule.spec.kind, example) {
-            (RuleKind::Text, Example::Line(line)) => out = scan(set, example_path(rule), line),
+            (RuleKind::Text | RuleKind::Near, Example::Line(line)) => {
+                out = scan(set, example_path(rule), line)
+            }
             (RuleKind::File, Example::File(file)) => {
                 let matcher = Matcher {
                     rules: set,
@@ -573,9 +656,8 @@ mod tests {
 
     #[test]
     fn every_builtin_rule_finds_its_positives_and_not_its_negatives() {
-        let file: RuleFile = toml::from_str(BUILTIN).unwrap();
         let mut failures = Vec::new();
-        for spec in file.rule {
+        for spec in builtin_specs().unwrap() {
             let id = spec.id.clone();
             if spec.positive.len() < 2 || spec.negative.len() < 2 {
                 failures.push(format!(
@@ -629,13 +711,14 @@ mod tests {
 
     #[test]
     fn builtin_rules_are_well_formed() {
-        let file: RuleFile = toml::from_str(BUILTIN).unwrap();
         let mut ids = HashSet::new();
-        for rule in &file.rule {
+        for rule in &builtin_specs().unwrap() {
             assert!(ids.insert(rule.id.clone()), "duplicate id {}", rule.id);
             if rule.kind != RuleKind::Text {
                 Rule::compile(rule.clone()).unwrap();
-                continue;
+                if rule.kind != RuleKind::Near {
+                    continue;
+                }
             }
             assert!(
                 rule.keywords
@@ -645,6 +728,9 @@ mod tests {
                 rule.id
             );
             let compiled = Rule::compile(rule.clone()).unwrap();
+            if rule.kind == RuleKind::Near {
+                continue;
+            }
             assert!(
                 compiled
                     .pattern()
