@@ -295,6 +295,50 @@ fn config_adds_rules_without_dropping_the_builtins() {
 }
 
 #[test]
+fn a_config_near_rule_finds_a_token_beside_its_keyword_only() {
+    let p = Project::new();
+    // 32 hex digits: a secret beside the provider's name, an id anywhere else.
+    let token = "3f9a0c4e7b21d865f0a9c3e4b7d21f86";
+    p.write(
+        "app.py",
+        format!(
+            "ACME_SECRET = '{token}'
+commit = '{token}'
+note = 'acme docs'
+"
+        ),
+    );
+    p.write(
+        "envshim.toml",
+        "[[scan.rule]]\nid = \"acme-secret\"\ndescription = \"ACME secret\"\nkind = \"near\"\nkeywords = [\"acme\"]\ntoken = \"hex\"\nlength = [32, 32]\n",
+    );
+    let (r, report) = json(&p, &[]);
+    r.code(1).never_shows(token);
+    let found: Vec<(String, usize)> = report
+        .findings
+        .iter()
+        .map(|f| (f.rule.clone(), f.line))
+        .collect();
+    assert_eq!(found, vec![("acme-secret".to_string(), 1)]);
+    // A shape the kind cannot express is a configuration error, not a silent no-op.
+    p.write(
+        "envshim.toml",
+        "[[scan.rule]]\nid = \"acme-secret\"\ndescription = \"d\"\nkind = \"near\"\nkeywords = [\"acme\"]\ntoken = \"hexadecimal\"\nlength = [32, 32]\n",
+    );
+    p.run(["scan"])
+        .code(2)
+        .clean_error()
+        .stderr_has(&["custom rule 1", "token"]);
+    p.write(
+        "envshim.toml",
+        "[[scan.rule]]\nid = \"acme-secret\"\ndescription = \"d\"\nkind = \"near\"\nkeywords = [\"acme\"]\ntoken = \"hex\"\nlength = [32, 32]\nregex = 'x'\n",
+    );
+    p.run(["scan"])
+        .code(2)
+        .stderr_has(&["`regex` does not apply"]);
+}
+
+#[test]
 fn binary_large_empty_and_non_utf8_files() {
     let p = Project::new();
     let t = github_token();

@@ -170,7 +170,11 @@ impl Shape {
             let near = if start >= kw_end {
                 start - kw_end <= self.distance
             } else {
-                end <= kw_start && kw_start - end <= self.distance
+                // Before its keyword, a token is on the keyword's line (`Using key … for
+                // artsy`); after it, it may be on a following line (nested YAML, JSON).
+                end <= kw_start
+                    && kw_start - end <= self.distance
+                    && !bytes[end..kw_start].contains(&b'\n')
             };
             if near && self.plausible(&bytes[body..end]) {
                 found.push((start, end));
