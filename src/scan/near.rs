@@ -176,7 +176,7 @@ impl Shape {
                     && kw_start - end <= self.distance
                     && !bytes[end..kw_start].contains(&b'\n')
             };
-            if near && self.plausible(&bytes[body..end]) {
+            if near && !after_digest_label(&bytes[lo..start]) && self.plausible(&bytes[body..end]) {
                 found.push((start, end));
             }
             i = end.max(i + 1);
@@ -249,6 +249,43 @@ impl Shape {
     }
 }
 
+/// What precedes a digest rather than a key: a hash algorithm's label (`sha256:`,
+/// `sha512-`, `--hash=`, `md5=`), an archive's fragment (`.tgz#`), an image digest
+/// (`@sha256:`). Lock files and requirements files put digests next to package names,
+/// which are often a provider's name.
+const DIGEST_LABELS: &[&[u8]] = &[
+    b"sha1:",
+    b"sha224:",
+    b"sha256:",
+    b"sha384:",
+    b"sha512:",
+    b"md5:",
+    b"sha1-",
+    b"sha256-",
+    b"sha384-",
+    b"sha512-",
+    b"sha1=",
+    b"sha256=",
+    b"sha512=",
+    b"md5=",
+    b"--hash=",
+    b".tgz#",
+    b".tar.gz#",
+    b".zip#",
+    b".whl#",
+    b"commit/",
+    b"commits/",
+    b"/tree/",
+    b"/blob/",
+];
+
+/// Whether `before` (the text up to a token) ends with a digest label.
+fn after_digest_label(before: &[u8]) -> bool {
+    let tail = &before[before.len().saturating_sub(16)..];
+    let lower = tail.to_ascii_lowercase();
+    DIGEST_LABELS.iter().any(|label| lower.ends_with(label))
+}
+
 /// A keyword counts where it starts a word: after a non-letter, or as the capitalised
 /// part of a camelCase name (`myPinataKey`).
 fn keyword_stands_alone(bytes: &[u8], start: usize) -> bool {
@@ -314,6 +351,24 @@ mod tests {
         assert_eq!(
             find(&hex, &format!("myPinataKey: '{token}'"), "pinata"),
             [token]
+        );
+    }
+
+    #[test]
+    fn digests_after_their_labels_are_not_tokens() {
+        let hex = shape("hex", Some([40, 64]), None);
+        let digest = "9f2c4e1a7b3d5f8e0c6a2b4d9e1f3a5c7b8d0e2f";
+        for line in [
+            format!("pinata==1.2.0 --hash=sha256:{digest}"),
+            format!("\"pinata\": \"https://r.example/pinata-1.0.tgz#{digest}\""),
+            format!("image: pinata/api@sha256:{digest}"),
+            format!("see github.com/pinata/sdk/commit/{digest}"),
+        ] {
+            assert!(find(&hex, &line, "pinata").is_empty(), "{line}");
+        }
+        assert_eq!(
+            find(&hex, &format!("PINATA_SECRET={digest}"), "pinata"),
+            [digest]
         );
     }
 

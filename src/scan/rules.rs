@@ -329,7 +329,13 @@ impl Prefilter {
         let mut patterns: Vec<String> = Vec::new();
         let mut selects: Vec<Vec<usize>> = Vec::new();
         for index in members {
-            for keyword in &rules[index].spec.keywords {
+            let rule = &rules[index];
+            for keyword in rule
+                .spec
+                .keywords
+                .iter()
+                .flat_map(|k| spellings(k, rule.spec.kind == RuleKind::Near))
+            {
                 let keyword = keyword.to_ascii_lowercase();
                 match patterns.iter().position(|p| *p == keyword) {
                     Some(at) => selects[at].push(index),
@@ -350,6 +356,20 @@ impl Prefilter {
             rules: selects,
         })
     }
+}
+
+/// The spellings a keyword is searched in. A near rule's compound keyword is a name
+/// that code writes in many styles: `spotify_client_secret` is also
+/// `spotifyClientSecret`, `SPOTIFY-CLIENT-SECRET` and `spotify.client.secret` (the
+/// search ignores case).
+fn spellings(keyword: &str, near: bool) -> Vec<String> {
+    let mut all = vec![keyword.to_string()];
+    if near && keyword.contains('_') {
+        for with in ["", "-", "."] {
+            all.push(keyword.replace('_', with));
+        }
+    }
+    all
 }
 
 /// All rules, with the keyword automata that select which to run.
@@ -687,6 +707,30 @@ mod tests {
             failures.len(),
             failures.join("\n")
         );
+    }
+
+    #[test]
+    fn a_near_rule_s_compound_keyword_is_found_in_every_code_style() {
+        let spec = RuleSpec {
+            id: "spotify-client-secret".into(),
+            description: "d".into(),
+            kind: RuleKind::Near,
+            keywords: vec!["spotify_client_secret".into()],
+            token: Some("hex".into()),
+            length: Some([32, 32]),
+            ..RuleSpec::default()
+        };
+        let set = RuleSet::from_rules(vec![Rule::compile(spec).unwrap()]).unwrap();
+        let token = "7c1f3a9e5b2d4f6a8c0e1b3d5f7a9c2e";
+        for line in [
+            format!("SPOTIFY_CLIENT_SECRET={token}"),
+            format!("spotifyClientSecret: '{token}'"),
+            format!("--spotify-client-secret {token}"),
+            format!("spotify.client.secret = {token}"),
+        ] {
+            assert_eq!(scan(&set, "a.txt", &line).len(), 1, "{line}");
+        }
+        assert!(scan(&set, "a.txt", &format!("spotify = {token}")).is_empty());
     }
 
     #[test]
