@@ -7,7 +7,7 @@ package with the registry's ordinary client into a cache that is never committed
   pypi    pip download --no-deps (the sdist, which usually holds the tests; the wheel
           when the sdist cannot be prepared)
   npm     npm pack
-  crates  the crates.io download endpoint (curl)
+  crates  the hosts cargo uses (index.crates.io, static.crates.io)
 
 Each package is unpacked to CACHE/src/<registry>/<name>-<version>/ (files as published,
 with the archive's top-level folder kept). Already-fetched packages are skipped.
@@ -16,7 +16,7 @@ Usage: bench/eval/fetch.py [--cache DIR] [--resolve]
   --cache    default: $EVAL_CACHE, else ${CARGO_TARGET_DIR:-target}/eval
   --resolve  fill in versions written as "-" with the registry's latest and rewrite
              sources.tsv (used once, to pin; the committed file is pinned)
-Needs: python3, pip, npm, curl, tar, network access to PyPI, npm and crates.io.
+Needs: python3, pip, npm, network access to PyPI, npm and crates.io's index and static hosts.
 
 The cache must stay outside any git work tree that ignores it: envshim, like git,
 would skip ignored files (CARGO_TARGET_DIR outside the repository is fine).
@@ -107,11 +107,23 @@ def crates_get(url):
         return r.read()
 
 
+def index_path(name):
+    n = name.lower()
+    if len(n) <= 2:
+        return f"{len(n)}/{n}"
+    if len(n) == 3:
+        return f"3/{n[0]}/{n}"
+    return f"{n[:2]}/{n[2:4]}/{n}"
+
+
 def fetch_crate(name, ver, tmp, cache):
+    # The hosts cargo itself uses: the sparse index and the static download host.
     if ver == "-":
-        ver = json.loads(crates_get(f"https://crates.io/api/v1/crates/{name}"))["crate"]["max_stable_version"]
+        lines = crates_get(f"https://index.crates.io/{index_path(name)}").decode().splitlines()
+        vers = [json.loads(l) for l in lines]
+        ver = [v["vers"] for v in vers if not v["yanked"] and "-" not in v["vers"]][-1]
     path = os.path.join(tmp, f"{name}-{ver}.crate")
-    open(path, "wb").write(crates_get(f"https://crates.io/api/v1/crates/{name}/{ver}/download"))
+    open(path, "wb").write(crates_get(f"https://static.crates.io/crates/{name}/{name}-{ver}.crate"))
     return path
 
 
@@ -143,6 +155,10 @@ def main():
         if ver == "-" and not args.resolve:
             sys.exit(f"{name}: no pinned version in sources.tsv (run once with --resolve)")
         safe = name.replace("/", "+")
+        if ver == "-":  # resolving: a version already in the cache is kept
+            have = glob.glob(os.path.join(args.cache, "src", reg, glob.escape(safe) + "-[0-9]*"))
+            if len(have) == 1:
+                ver = row[2] = os.path.basename(have[0])[len(safe) + 1:]
         if ver != "-" and os.path.isdir(os.path.join(args.cache, "src", reg, f"{safe}-{ver}")):
             continue
         with tempfile.TemporaryDirectory() as tmp:
@@ -157,7 +173,13 @@ def main():
                 row[2] = ver
             dest = os.path.join(args.cache, "src", reg, f"{safe}-{ver}")
             shutil.rmtree(dest, ignore_errors=True)
-            unpack(archive, dest)
+            try:
+                unpack(archive, dest)
+            except Exception as e:  # noqa: BLE001 - e.g. a link out of the archive
+                shutil.rmtree(dest, ignore_errors=True)
+                print(f"FAILED {reg} {name} {ver}: cannot unpack: {e}", file=sys.stderr)
+                failed += 1
+                continue
             print(f"{reg} {name} {ver} ({os.path.basename(archive)})")
     if args.resolve:
         with open(SOURCES, "w") as f:
