@@ -20,7 +20,7 @@ shopt -s inherit_errexit
 here=$(cd "$(dirname "$0")" && pwd)
 bin=$(realpath "${1:?usage: bench/eval/trees.sh BINARY [TREE...]}")
 shift
-[ $# -gt 0 ] || trees=(python rust node)
+if [ $# -gt 0 ]; then trees=("$@"); else trees=(python rust node); fi
 cache=${EVAL_CACHE:-${CARGO_TARGET_DIR:-$here/../../target}/eval}
 mkdir -p "$cache/trees"
 cache=$(realpath "$cache")
