@@ -83,12 +83,17 @@ def rule_info(rules_dir):
     return info
 
 
-LONG = re.compile(r"[A-Za-z0-9+/_=.\-]{12,}")
+LONG = re.compile(r"[^\s'\"`:@,;()\[\]{}<>]{8,}")
 
 
 def redact(text, width=110):
-    """A line with every long token cut to its first 4 characters and its length."""
-    text = LONG.sub(lambda m: f"{m.group(0)[:4]}…({len(m.group(0))})", text.strip())
+    """A line with every run of 8 or more characters (up to a quote, space or separator)
+    cut as the scanner's reports are: 4 characters and the length (2 under 16)."""
+    def cut(m):
+        t = m.group(0)
+        return f"{t[:4] if len(t) >= 16 else t[:2]}…({len(t)})"
+
+    text = LONG.sub(cut, text.strip())
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
