@@ -4,8 +4,8 @@
 Reads bench/eval/sources.tsv (registry, name, pinned version, why) and fetches every
 package with the registry's ordinary client into a cache that is never committed:
 
-  pypi    pip download --no-deps (the sdist, which usually holds the tests; the wheel
-          when the sdist cannot be prepared)
+  pypi    pip download --no-deps: the artifact sources.tsv names (sdist, which usually
+          holds the tests, or wheel where the sdist could not be prepared here)
   npm     npm pack
   crates  the hosts cargo uses (index.crates.io, static.crates.io)
 
@@ -50,8 +50,7 @@ def read_sources():
         if line.startswith("#") or not line.strip():
             rows.append(line)
             continue
-        reg, name, ver, why = line.rstrip("\n").split("\t")
-        rows.append([reg, name, ver, why])
+        rows.append(line.rstrip("\n").split("\t"))
     return rows
 
 
@@ -80,11 +79,15 @@ def pip(cache):
     return exe
 
 
-def fetch_pypi(name, ver, tmp, cache):
+def fetch_pypi(name, ver, tmp, cache, artifact=""):
     spec = f"{name}=={ver}" if ver != "-" else name
     base = [pip(cache), "download", "--quiet", "--no-deps", "-d", tmp, spec]
-    r = subprocess.run(base + ["--no-binary", ":all:", "--no-build-isolation"],
-                       capture_output=True, text=True)
+    r = subprocess.CompletedProcess([], 1)
+    if artifact != "wheel":
+        r = subprocess.run(base + ["--no-binary", ":all:", "--no-build-isolation"],
+                           capture_output=True, text=True)
+        if artifact == "sdist" and r.returncode != 0:
+            raise RuntimeError(f"the sdist could not be prepared: {r.stderr.strip()[-300:]}")
     if r.returncode != 0 or not os.listdir(tmp):
         for f in os.listdir(tmp):
             os.remove(os.path.join(tmp, f))
@@ -94,7 +97,7 @@ def fetch_pypi(name, ver, tmp, cache):
     return os.path.join(tmp, os.listdir(tmp)[0])
 
 
-def fetch_npm(name, ver, tmp, cache):
+def fetch_npm(name, ver, tmp, cache, artifact=""):
     spec = f"{name}@{ver}" if ver != "-" else name
     out = subprocess.run(["npm", "pack", "--silent", "--json", "--pack-destination", tmp, spec],
                          capture_output=True, text=True, check=True).stdout
@@ -116,7 +119,7 @@ def index_path(name):
     return f"{n[:2]}/{n[2:4]}/{n}"
 
 
-def fetch_crate(name, ver, tmp, cache):
+def fetch_crate(name, ver, tmp, cache, artifact=""):
     # The hosts cargo itself uses: the sparse index and the static download host.
     if ver == "-":
         lines = crates_get(f"https://index.crates.io/{index_path(name)}").decode().splitlines()
@@ -151,7 +154,8 @@ def main():
     for row in rows:
         if isinstance(row, str):
             continue
-        reg, name, ver, _ = row
+        reg, name, ver = row[:3]
+        artifact = row[4] if len(row) > 4 else ""
         if ver == "-" and not args.resolve:
             sys.exit(f"{name}: no pinned version in sources.tsv (run once with --resolve)")
         safe = name.replace("/", "+")
@@ -163,7 +167,7 @@ def main():
             continue
         with tempfile.TemporaryDirectory() as tmp:
             try:
-                archive = fetchers[reg](name, ver, tmp, args.cache)
+                archive = fetchers[reg](name, ver, tmp, args.cache, artifact)
             except Exception as e:  # noqa: BLE001 - report and go on with the others
                 print(f"FAILED {reg} {name} {ver}: {e}", file=sys.stderr)
                 failed += 1
