@@ -77,7 +77,10 @@ impl Alphabet {
 
     /// Whether `b` beside a token makes it part of a longer word.
     fn joins(self, b: u8) -> bool {
-        b.is_ascii_alphanumeric() || self.contains(b) || (self == Alphabet::Uuid && b == b'-')
+        // `_` and `-` join too: a run of letters and digits cut out of a longer
+        // identifier (`python_2_unicode_compatible`) or a base64url digest (a wheel's
+        // RECORD, go.sum) is not a token.
+        b.is_ascii_alphanumeric() || self.contains(b) || b == b'-' || b == b'_'
     }
 
     /// The entropy floor (bits per character) when a rule does not set one: what a
@@ -179,13 +182,16 @@ impl Shape {
             let near = if start >= kw_end {
                 start - kw_end <= self.distance
             } else {
-                // Before its keyword, a token is on the keyword's line (`Using key … for
-                // artsy`); after it, it may be on a following line (nested YAML, JSON).
-                end <= kw_start
-                    && kw_start - end <= self.distance
-                    && !bytes[end..kw_start].contains(&b'\n')
+                // Before its keyword too, on its line (`Using key … for artsy`) or an
+                // earlier one (an INI section lists a secret before the host that names
+                // the provider).
+                end <= kw_start && kw_start - end <= self.distance
             };
-            if near && !after_digest_label(&bytes[lo..start]) && self.plausible(&bytes[body..end]) {
+            let labelled = label_start(bytes, start, lo).unwrap_or(start);
+            if near
+                && !after_digest_label(&bytes[lo..labelled])
+                && self.plausible(&bytes[body..end])
+            {
                 found.push((start, end));
             }
             i = end.max(i + 1);
@@ -204,7 +210,7 @@ impl Shape {
         hi: usize,
     ) -> Option<(usize, usize, usize)> {
         let before = i.checked_sub(1).filter(|&b| b >= lo).map(|b| bytes[b]);
-        if before.is_some_and(|b| self.alphabet.joins(b)) {
+        if before.is_some_and(|b| self.alphabet.joins(b)) && label_start(bytes, i, lo).is_none() {
             return None;
         }
         if !bytes[i..hi].starts_with(&self.prefix) {
@@ -247,7 +253,7 @@ impl Shape {
         if super::rules::entropy(&core) < self.entropy {
             return false;
         }
-        if self.alphabet.has_words() && wordy(&core) {
+        if self.alphabet.has_words() && wordy(&text) {
             return false;
         }
         if self.alphabet.mixes_letters_and_digits() {
@@ -290,6 +296,24 @@ const DIGEST_LABELS: &[&[u8]] = &[
     b"/tree/",
     b"/blob/",
 ];
+
+/// Where a short label before a token starts (`web_`, `waka_`, `1-`: one to five letters
+/// or digits and a `_` or `-`, after a character that joins nothing), if the token at
+/// `start` has one. A run cut out of a longer identifier or digest has none.
+fn label_start(bytes: &[u8], start: usize, lo: usize) -> Option<usize> {
+    let separator = start.checked_sub(1).filter(|&s| s >= lo)?;
+    if !matches!(bytes[separator], b'_' | b'-') {
+        return None;
+    }
+    let mut k = separator;
+    while k > lo && separator - k < 6 && bytes[k - 1].is_ascii_alphanumeric() {
+        k -= 1;
+    }
+    let length = separator - k;
+    let before = k.checked_sub(1).filter(|&b| b >= lo).map(|b| bytes[b]);
+    let free = before.is_none_or(|b| !b.is_ascii_alphanumeric() && !b"_-+/".contains(&b));
+    ((1..=5).contains(&length) && free).then_some(k)
+}
 
 /// Whether `before` (the text up to a token) ends with a digest label.
 fn after_digest_label(before: &[u8]) -> bool {
@@ -371,11 +395,24 @@ mod tests {
             find(&hex, &format!("Using Key={token} for artsy"), "artsy"),
             [token]
         );
+        for nested in [
+            format!("pinata:\n  key: {token}"),
+            format!("key = {token}\nhost = api.pinata.cloud"),
+        ] {
+            assert_eq!(find(&hex, &nested, "pinata"), [token], "{nested}");
+        }
         let far = format!("pinata {} {token}", " ".repeat(DEFAULT_DISTANCE));
         assert!(find(&hex, &far, "pinata").is_empty());
         // Longer or shorter runs, and runs inside a longer word, are not the token.
         assert!(find(&hex, &format!("pinata={token}0"), "pinata").is_empty());
         assert!(find(&hex, &format!("pinata=x{token}"), "pinata").is_empty());
+        assert!(find(&hex, &format!("pinata=ab1_2_{token}"), "pinata").is_empty());
+        assert!(find(&hex, &format!("pinata=sha256_{token}"), "pinata").is_empty());
+        assert_eq!(
+            find(&hex, &format!("pinata=web_{token}"), "pinata"),
+            [token]
+        );
+        assert!(find(&hex, &format!("pinata={token}-b"), "pinata").is_empty());
         assert!(find(&hex, &format!("pinata={}", &token[1..]), "pinata").is_empty());
         // The keyword must start a word (or a camelCase part).
         assert!(find(&hex, &format!("unpinata={token}"), "pinata").is_empty());
