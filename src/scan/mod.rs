@@ -13,6 +13,7 @@ pub mod policy;
 mod progress;
 pub mod rules;
 pub mod tracked;
+pub mod validate;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
