@@ -7,7 +7,7 @@ use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::{DecodePaddingMode, Engine};
 
 /// The checks a rule may name.
-pub const NAMES: &[&str] = &["jwt", "base64", "basic-auth", "password"];
+pub const NAMES: &[&str] = &["jwt", "base64", "basic-auth", "password", "random"];
 
 /// True when `name` is a check this module knows.
 pub fn known(name: &str) -> bool {
@@ -29,12 +29,16 @@ pub fn known(name: &str) -> bool {
 ///   characters that passes it: APIs that take the key as the user name).
 /// - `password`: a literal that people choose, which is not a placeholder, a reference to
 ///   a variable or command (`$PASS`, `$(cat f)`, `%s`), nor a well-known default.
+/// - `random`: passes `password` and looks generated (a letter, and a digit or a symbol):
+///   for places where code writes the name of a variable as often as a config file writes
+///   a value (`password = self.password` beside `password = Xq7…`).
 pub fn holds(name: &str, secret: &str) -> bool {
     match name {
         "jwt" => jwt(secret),
         "base64" => decode(secret).is_some_and(|v| value_is_secret(&v)),
         "basic-auth" => decode(secret).is_some_and(|v| basic_auth(&v)),
         "password" => password(secret),
+        "random" => password(secret) && super::rules::looks_random(secret),
         _ => false,
     }
 }
@@ -94,8 +98,8 @@ fn basic_auth(decoded: &[u8]) -> bool {
     password(pass) || (pass.len() <= 1 && user.len() >= 20 && password(user))
 }
 
-/// Well-known default or placeholder passwords (compared in lower case, with trailing
-/// digits removed: `password123`, `admin1`).
+/// Well-known default or placeholder passwords (compared in lower case, with symbols at
+/// either end and trailing digits removed: `password123`, `admin1`, `#pass`).
 const DEFAULTS: &[&str] = &[
     "password",
     "passwd",
@@ -135,7 +139,8 @@ fn password(secret: &str) -> bool {
         return false;
     }
     // A reference, not a value: `$PASS`, `$(cat f)`, `%s`, `%(password)s`, `***`,
-    // `#{Token}#` (Azure DevOps token replacement), `%NUGET_PAT%` (Windows).
+    // `#{Token}#` (Azure DevOps token replacement), `%NUGET_PAT%` (Windows), `{password}`
+    // (a format string).
     if secret.starts_with('$')
         || secret.contains("$(")
         || secret.contains("%s")
@@ -143,11 +148,15 @@ fn password(secret: &str) -> bool {
         || secret.contains("***")
         || secret.contains("#{")
         || (secret.len() > 2 && secret.starts_with('%') && secret.ends_with('%'))
+        || (secret.starts_with('{') && secret.ends_with('}'))
     {
         return false;
     }
+    // `Password1`, `pass#`, `secret!`: a default with a digit or a symbol around it.
     let lower = secret.to_ascii_lowercase();
-    let stem = lower.trim_end_matches(|c: char| c.is_ascii_digit());
+    let stem = lower
+        .trim_matches(|c: char| !c.is_ascii_alphanumeric())
+        .trim_end_matches(|c: char| c.is_ascii_digit());
     if stem.is_empty() || DEFAULTS.contains(&stem) {
         return false;
     }
@@ -284,8 +293,16 @@ mod tests {
             "........",
             "%NUGET_PAT%",
             "#{FeedPassword}#",
+            "{password}",
+            "pass#",
+            "#pass",
+            "Secret!",
         ] {
             assert!(!holds("password", weak), "{weak}");
+        }
+        assert!(holds("random", "Gh5Tz8Qm2Xr7Kv4N"));
+        for word in ["self.password", "sekrit", "None", "correct-horse"] {
+            assert!(holds("password", word) && !holds("random", word), "{word}");
         }
         assert!(!holds("no-such-check", "Gh5Tz8Qm2Xr7Kv4N"));
         assert!(NAMES.iter().all(|n| known(n)) && !known("JWT"));
