@@ -176,3 +176,27 @@ fn scan_refuses_a_custom_rule_whose_validate_names_no_check() {
     );
     p.run(["scan"]).ok();
 }
+
+#[test]
+fn scan_reports_a_binary_pkcs12_keystore_by_its_name_and_still_skips_its_text() {
+    let p = Project::new();
+    // The start of a DER PFX (SEQUENCE, version 3, …): binary, with NUL bytes.
+    let mut der = vec![
+        0x30, 0x82, 0x03, 0xfc, 0x02, 0x01, 0x03, 0x30, 0x82, 0x03, 0xb2,
+    ];
+    der.extend_from_slice(&[
+        0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01,
+    ]);
+    der.extend_from_slice(&[0xa0, 0x82, 0x03, 0xa3, 0x04, 0x82, 0x03, 0x9f, 0x00, 0x00]);
+    p.write("certs/client.p12", &der);
+    // A binary file no file rule is about, holding a token: not searched as text.
+    let mut blob = b"\x00\x01binary ".to_vec();
+    blob.extend_from_slice(github_token().as_bytes());
+    p.write("assets/blob.bin", blob);
+    let found = findings(&p);
+    assert_eq!(
+        found,
+        vec![("pkcs12-file".to_string(), "certs/client.p12".to_string(), 1)],
+    );
+    p.run(["scan"]).code(1).stderr_has(&["2 skipped"]);
+}
