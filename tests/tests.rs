@@ -22,6 +22,7 @@ mod recipients;
 mod report_trust;
 mod rules_trust;
 mod scan;
+mod scan_structured;
 mod scan_trust;
 mod trust;
 mod usability;

@@ -253,6 +253,7 @@ const SCHEMA_KEYS: &[&str] = &[
     "keywords",
     "regex",
     "entropy",
+    "validate",
     "path",
     "path_exclude",
     "exclude",

@@ -184,6 +184,11 @@ impl Matcher<'_> {
                 if is_placeholder(&text) || rule.spec.allow.iter().any(|a| *a == text) {
                     continue;
                 }
+                if let Some(check) = &rule.spec.validate {
+                    if !super::validate::holds(check, &text) {
+                        continue;
+                    }
+                }
                 let generic = matches!(rule.spec.family.as_str(), "generic" | "dotenv");
                 if generic && !looks_random(&text) {
                     continue;

@@ -13,6 +13,7 @@ pub mod policy;
 mod progress;
 pub mod rules;
 pub mod tracked;
+pub mod validate;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -273,6 +274,27 @@ impl Scan<'_> {
         }
     }
 
+    /// The file-rule findings of a binary file (which is not scanned as text), hidden
+    /// and counted when the allowlist covers its path.
+    fn binary_file_findings(
+        &self,
+        path: &str,
+        bytes: &[u8],
+        stats: &Stats,
+        out: &mut Vec<Finding>,
+    ) {
+        if self.allow.matches(path) {
+            let mut hidden = Vec::new();
+            self.matcher
+                .file_findings(path, bytes, true, stats, &mut hidden);
+            stats
+                .suppressed
+                .fetch_add(hidden.len() as u64, Ordering::Relaxed);
+        } else {
+            self.matcher.file_findings(path, bytes, true, stats, out);
+        }
+    }
+
     /// Walks `roots` in parallel (respecting .gitignore, .ignore and .envshimignore,
     /// scanning hidden files, skipping `.git/`) and scans every file; then, inside a git
     /// repository, every file git tracks under the roots that an ignore rule hid from the
@@ -412,12 +434,15 @@ impl Scan<'_> {
                 return;
             }
         };
-        if is_binary(&bytes) {
-            stats.skipped_binary.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
         let first = out.len();
-        self.scan_buffer(key, &bytes, true, stats, out);
+        if is_binary(&bytes) {
+            // Not searched as text, but a file rule judges a file by its path, and some of
+            // the files they are about are binary (a .p12 keystore).
+            stats.skipped_binary.fetch_add(1, Ordering::Relaxed);
+            self.binary_file_findings(key, &bytes, stats, out);
+        } else {
+            self.scan_buffer(key, &bytes, true, stats, out);
+        }
         for finding in &mut out[first..] {
             finding.path.clone_from(&shown);
         }

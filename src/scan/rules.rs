@@ -142,6 +142,10 @@ pub struct RuleSpec {
     /// Minimum Shannon entropy (bits per character) of the secret.
     #[serde(default)]
     pub entropy: Option<f64>,
+    /// Text rules: a check the secret must pass beyond the regex (`jwt`, `base64`,
+    /// `basic-auth`, `password`; see [`super::validate::holds`]).
+    #[serde(default)]
+    pub validate: Option<String>,
     /// Only files whose path matches this regex (for a file rule: the files it is about).
     #[serde(default)]
     pub path: Option<String>,
@@ -492,6 +496,7 @@ fn check_fields(spec: &RuleSpec) -> anyhow::Result<()> {
         ("entropy", spec.entropy.is_some()),
         ("exclude", spec.exclude.is_some()),
         ("allow", !spec.allow.is_empty()),
+        ("validate", spec.validate.is_some()),
     ];
     let file_only = [
         ("content", spec.content.is_some()),
@@ -513,6 +518,16 @@ fn check_fields(spec: &RuleSpec) -> anyhow::Result<()> {
             None => Ok(()),
         }
     };
+    if spec
+        .validate
+        .as_deref()
+        .is_some_and(|v| !super::validate::known(v))
+    {
+        bail!(
+            "`validate` names no known check (one of: {})",
+            super::validate::NAMES.join(", ")
+        );
+    }
     match spec.kind {
         RuleKind::Text => {
             if spec.keywords.is_empty() || spec.keywords.iter().any(|k| k.is_empty()) {
@@ -528,7 +543,13 @@ fn check_fields(spec: &RuleSpec) -> anyhow::Result<()> {
             if spec.keywords.is_empty() || spec.keywords.iter().any(|k| k.len() < 3) {
                 bail!("needs at least one keyword, each of three or more characters");
             }
-            refuse(&[("regex", !spec.regex.is_empty())], "near")?;
+            refuse(
+                &[
+                    ("regex", !spec.regex.is_empty()),
+                    ("validate", spec.validate.is_some()),
+                ],
+                "near",
+            )?;
             refuse(&file_only, "near")
         }
         RuleKind::File => {
