@@ -302,7 +302,7 @@ fn a_config_near_rule_finds_a_token_beside_its_keyword_only() {
     p.write(
         "app.py",
         format!(
-            "ACME_SECRET = '{token}'\ncommit = '{token}'\nnote = 'the documentation explains acme'\n"
+            "ACME_SECRET = '{token}'\ncommit = '{token}'\nnote = 'the documentation on our wiki explains how acme works'\n"
         ),
     );
     p.write(
