@@ -135,6 +135,12 @@ impl Matcher<'_> {
                     if !ok {
                         continue;
                     }
+                    if rule.spec.keyword_boundary
+                        && m.start() > 0
+                        && bytes[m.start() - 1].is_ascii_alphanumeric()
+                    {
+                        continue;
+                    }
                     if let Some(shape) = &rule.shape {
                         for (start, end) in shape.tokens(bytes, (m.start(), m.end())) {
                             self.push_hit(rule, bytes, start, end, 1, hits);

@@ -2,6 +2,7 @@
 
 pub mod added;
 pub mod allow;
+pub mod checksum;
 pub mod config;
 pub mod engine;
 mod escape;

@@ -136,6 +136,14 @@ pub struct RuleSpec {
     /// Text rules: lowercase literals; one of them occurs in every match (the prefilter).
     #[serde(default)]
     pub keywords: Vec<String>,
+    /// Text rules: a keyword counts only where it starts a word (no ASCII letter or digit
+    /// just before it), so that `sg.` selects `SG.…` but not `msg.`.
+    #[serde(default)]
+    pub keyword_boundary: bool,
+    /// A checksum the secret's format carries (one of [`super::checksum::NAMES`]): where
+    /// it holds, the finding is surely a real token. It never hides a finding.
+    #[serde(default)]
+    pub checksum: Option<String>,
     /// Text rules: the pattern; its `secret` group is the secret.
     #[serde(default)]
     pub regex: String,
@@ -421,6 +429,9 @@ impl RuleSet {
         let builtin_count = builtin.len();
         for (index, spec) in builtin.into_iter().chain(extra).enumerate() {
             if !seen.insert(spec.id.clone()) {
+                if index < builtin_count {
+                    bail!("the built-in rule `{}` is defined twice", spec.id);
+                }
                 let n = index + 1 - builtin_count;
                 if builtin_ids.contains(&spec.id) {
                     bail!(
@@ -497,6 +508,8 @@ fn check_fields(spec: &RuleSpec) -> anyhow::Result<()> {
         ("exclude", spec.exclude.is_some()),
         ("allow", !spec.allow.is_empty()),
         ("validate", spec.validate.is_some()),
+        ("keyword_boundary", spec.keyword_boundary),
+        ("checksum", spec.checksum.is_some()),
     ];
     let file_only = [
         ("content", spec.content.is_some()),
@@ -528,6 +541,14 @@ fn check_fields(spec: &RuleSpec) -> anyhow::Result<()> {
             super::validate::NAMES.join(", ")
         );
     }
+    if let Some(name) = &spec.checksum {
+        if !super::checksum::NAMES.contains(&name.as_str()) {
+            bail!(
+                "`checksum` must be one of {}",
+                super::checksum::NAMES.join(", ")
+            );
+        }
+    }
     match spec.kind {
         RuleKind::Text => {
             if spec.keywords.is_empty() || spec.keywords.iter().any(|k| k.is_empty()) {
@@ -547,6 +568,7 @@ fn check_fields(spec: &RuleSpec) -> anyhow::Result<()> {
                 &[
                     ("regex", !spec.regex.is_empty()),
                     ("validate", spec.validate.is_some()),
+                    ("keyword_boundary", spec.keyword_boundary),
                 ],
                 "near",
             )?;
@@ -804,6 +826,150 @@ mod tests {
                 rule.id
             );
         }
+    }
+
+    /// Words of ordinary code and prose: a keyword that is one of them (punctuation
+    /// trimmed) selects rules on ordinary lines.
+    const COMMON_WORDS: &[&str] = &[
+        "task", "disk", "ask", "desk", "key", "keys", "token", "tokens", "secret", "secrets",
+        "pass", "password", "passwd", "pwd", "auth", "api", "sdk", "app", "apps", "bearer",
+        "private", "public", "access", "client", "user", "live", "test", "prod", "data", "code",
+        "http", "https", "www", "com", "org", "net", "msg", "env", "var", "let", "const", "def",
+        "func", "import", "return", "string", "value", "name", "type", "admin", "config", "id",
+        "pk", "sk", "mob", "ops", "dev", "bot", "cli", "server", "service", "session", "account",
+        "project", "login", "user_", "version",
+    ];
+
+    /// Whether a keyword is rare in ordinary code: four or more characters and not a
+    /// common word; or three with a `_`, `-` or `~` that words do not have (`hf_`, `8q~`); a
+    /// short keyword with a `.` only where it must start a word (`sg.` is in `msg.`).
+    fn distinctive(keyword: &str, boundary: bool) -> bool {
+        let trimmed = keyword.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+        if COMMON_WORDS.contains(&trimmed) {
+            return false;
+        }
+        if keyword.len() >= 4 {
+            return true;
+        }
+        keyword.len() == 3
+            && (keyword.contains(['_', '-', '~']) || (boundary && keyword.contains('.')))
+    }
+
+    #[test]
+    fn builtin_keywords_are_distinctive() {
+        // The generic, dotenv and connection-string families select on `=`, `://` and
+        // key names by design; they are reviewed separately.
+        let exempt = ["generic", "dotenv", "connection-strings"];
+        let mut failures = Vec::new();
+        for rule in builtin_specs().unwrap() {
+            if exempt.contains(&rule.family.as_str()) {
+                continue;
+            }
+            for keyword in &rule.keywords {
+                if !distinctive(keyword, rule.keyword_boundary) {
+                    failures.push(format!("{}: `{keyword}`", rule.id));
+                }
+            }
+        }
+        assert!(
+            failures.is_empty(),
+            "keywords that ordinary code contains:\n{}",
+            failures.join("\n")
+        );
+        // The test itself tells the two apart.
+        for bad in [
+            "sk", "sg.", "scw", "cio", "oy2", "key-", "task", "pwd", "Token",
+        ] {
+            assert!(!distinctive(&bad.to_ascii_lowercase(), false), "{bad}");
+        }
+        for good in ["ghp_", "hf_", "r8_", "xoxb-", "sk_live_", "dp.pt."] {
+            assert!(distinctive(good, false), "{good}");
+        }
+        assert!(distinctive("sg.", true));
+    }
+
+    #[test]
+    fn rules_with_a_checksum_have_positives_whose_checksum_holds() {
+        let mut with_checksum = 0;
+        for spec in builtin_specs().unwrap() {
+            let Some(name) = spec.checksum.clone() else {
+                continue;
+            };
+            with_checksum += 1;
+            let rule = Rule::compile(spec.clone()).unwrap();
+            let set = RuleSet::from_rules(vec![Rule::compile(spec.clone()).unwrap()]).unwrap();
+            let mut holding = 0;
+            for example in &spec.positive {
+                let Example::Line(line) = example else {
+                    continue;
+                };
+                let (regex, group) = rule.pattern().unwrap();
+                for caps in regex.captures_iter(line.as_bytes()) {
+                    let secret = std::str::from_utf8(&caps[*group]).unwrap();
+                    if crate::scan::checksum::holds(&name, secret) {
+                        holding += 1;
+                    }
+                }
+                // A checksum never hides a finding: every positive is found either way.
+                assert!(
+                    !scan(&set, "src/example.txt", line).is_empty(),
+                    "{}",
+                    spec.id
+                );
+            }
+            assert!(
+                holding >= 2,
+                "{}: {holding} positives with a valid checksum",
+                spec.id
+            );
+        }
+        assert!(with_checksum >= 7, "{with_checksum}");
+    }
+
+    #[test]
+    fn a_boundary_keyword_counts_only_where_it_starts_a_word() {
+        let spec = RuleSpec {
+            id: "acme-dot-token".into(),
+            description: "d".into(),
+            keywords: vec!["ac.".into()],
+            keyword_boundary: true,
+            regex: "(?P<secret>x?AC\\.[0-9a-z]{12})".into(),
+            ..RuleSpec::default()
+        };
+        let token = format!("{}{}", "AC.", "k3j5h6g7f8d9");
+        let set = RuleSet::from_rules(vec![Rule::compile(spec.clone()).unwrap()]).unwrap();
+        assert_eq!(scan(&set, "a.txt", &format!("t = {token}")).len(), 1);
+        assert_eq!(scan(&set, "a.txt", &format!("t=\"{token}\"")).len(), 1);
+        // After a letter the keyword does not select the rule: its regex does not run on
+        // that line (here a regex that would take the letter into the secret).
+        assert!(scan(&set, "a.txt", &format!("t = x{token}")).is_empty());
+        let mut plain = spec;
+        plain.keyword_boundary = false;
+        let set = RuleSet::from_rules(vec![Rule::compile(plain).unwrap()]).unwrap();
+        assert_eq!(scan(&set, "a.txt", &format!("t = x{token}")).len(), 1);
+    }
+
+    #[test]
+    fn unknown_checksums_and_misplaced_fields_are_refused() {
+        let rule = |toml: &str| -> anyhow::Result<RuleSet> {
+            let file: RuleFile = toml::from_str(toml)?;
+            RuleSet::load(file.rule, &[])
+        };
+        let base = "[[rule]]\nid = \"mine\"\ndescription = \"d\"\nkeywords = ['acme_']\nregex = '(?P<secret>acme_[0-9a-z]{20})'\n";
+        assert!(rule(&format!("{base}checksum = \"github-crc32\"\n")).is_ok());
+        let err = rule(&format!("{base}checksum = \"crc64\"\n")).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("`checksum` must be one of"),
+            "{err:#}"
+        );
+        let err = rule(
+            "[[rule]]\nid = \"f\"\ndescription = \"d\"\nkind = \"file\"\npath = 'x'\nchecksum = \"npm-crc32\"\n",
+        )
+        .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("`checksum` does not apply"),
+            "{err:#}"
+        );
     }
 
     #[test]
