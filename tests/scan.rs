@@ -27,6 +27,7 @@ struct JsonFinding {
     line: usize,
     column: usize,
     commit: Option<String>,
+    confidence: String,
     redacted: String,
     fingerprint: String,
 }
@@ -38,6 +39,7 @@ struct JsonSummary {
     bytes: u64,
     skipped: u64,
     suppressed: u64,
+    below_confidence: u64,
     elapsed_ms: u64,
 }
 
@@ -511,4 +513,214 @@ fn unreadable_files_and_directories_are_warnings_and_the_scan_goes_on() {
     assert!(r.stderr.contains("locked-dir"), "{r:?}");
     assert!(r.stderr.contains("2 unreadable"), "{r:?}");
     set_mode(&p.path("locked-dir"), 0o755);
+}
+
+/// Three findings of each confidence: a GitHub token (high), a value in a committed
+/// dotenv file (medium) and a generic password assignment (low).
+fn three_confidences(p: &Project) {
+    p.write("src/app.py", format!("T = '{}'\n", github_token()));
+    // envshim:allow: made-up passwords
+    p.write(".env", "DB_PASSWORD=Zr8v!Qm2#Lx5Tn9w\n");
+    // envshim:allow: made-up passwords
+    p.write("src/settings.py", "db_password = \"Tq7#mV2p9Lz4Wx8K\"\n");
+}
+
+fn confidences(report: &Report) -> Vec<(String, String)> {
+    let mut found: Vec<(String, String)> = report
+        .findings
+        .iter()
+        .map(|f| (f.path.clone(), f.confidence.clone()))
+        .collect();
+    found.sort();
+    found
+}
+
+fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+    expected
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+/// Every JSON finding carries its confidence; by default a scan reports medium and
+/// above, and counts (and says) what it left out.
+#[test]
+fn json_findings_carry_their_confidence_and_the_default_floor_hides_low() {
+    let p = Project::new();
+    three_confidences(&p);
+    let (r, report) = json(&p, &["--no-known"]);
+    r.code(1)
+        .stderr_has(&["1 below the confidence floor", "--confidence low"]);
+    assert_eq!(
+        confidences(&report),
+        pairs(&[(".env", "medium"), ("src/app.py", "high")])
+    );
+    assert_eq!(report.summary.below_confidence, 1);
+    let (r, report) = json(&p, &["--no-known", "--confidence", "low"]);
+    r.code(1);
+    assert_eq!(
+        confidences(&report),
+        pairs(&[
+            (".env", "medium"),
+            ("src/app.py", "high"),
+            ("src/settings.py", "low")
+        ])
+    );
+    assert_eq!(report.summary.below_confidence, 0);
+    let (r, report) = json(&p, &["--no-known", "--confidence", "high"]);
+    r.code(1).stderr_has(&["2 below the confidence floor"]);
+    assert_eq!(confidences(&report), pairs(&[("src/app.py", "high")]));
+    assert_eq!(report.summary.below_confidence, 2);
+    // The text and GitHub formats say it briefly.
+    let r = p.run(["scan", "--no-known", "--confidence", "low"]).code(1);
+    assert!(
+        r.stdout.contains("generic-password-assignment (low)"),
+        "{}",
+        r.stdout
+    );
+    let r = p.run(["scan", "--no-known", "--format", "github"]).code(1);
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l.starts_with("::warning file=.env,") && l.contains("(medium confidence)")),
+        "{}",
+        r.stdout
+    );
+}
+
+/// Findings only below the floor: nothing is reported, exit 0, and the summary says
+/// how many were left out.
+#[test]
+fn findings_only_below_the_floor_exit_zero_and_are_counted() {
+    let p = Project::new();
+    // envshim:allow: made-up passwords
+    p.write(".env", "DB_PASSWORD=Zr8v!Qm2#Lx5Tn9w\n");
+    let (r, report) = json(&p, &["--no-known", "--confidence", "high"]);
+    r.ok()
+        .stderr_has(&["0 findings", "1 below the confidence floor"]);
+    assert!(report.findings.is_empty());
+    assert_eq!(report.summary.below_confidence, 1);
+}
+
+/// `confidence` under `[scan]` sets the floor; the flag overrides it.
+#[test]
+fn the_configured_floor_applies_and_the_flag_overrides_it() {
+    let p = Project::new();
+    three_confidences(&p);
+    p.write("envshim.toml", "[scan]\nconfidence = \"high\"\n");
+    let (r, report) = json(&p, &["--no-known"]);
+    r.code(1);
+    assert_eq!(confidences(&report), pairs(&[("src/app.py", "high")]));
+    assert_eq!(report.summary.below_confidence, 2);
+    let (r, report) = json(&p, &["--no-known", "--confidence", "low"]);
+    r.code(1);
+    assert_eq!(report.findings.len(), 3);
+    p.write("envshim.toml", "[scan]\nconfidence = \"low\"\n");
+    let (_, report) = json(&p, &["--no-known"]);
+    assert_eq!(report.findings.len(), 3);
+}
+
+/// A confidence that is not low, medium or high is bad input, from the flag or the
+/// configuration.
+#[test]
+fn an_unknown_confidence_is_refused() {
+    let p = Project::new();
+    p.write("a.txt", "hello\n");
+    p.run(["scan", "--confidence", "certain"])
+        .code(2)
+        .stderr_has(&["--confidence", "low", "medium", "high"]);
+    p.write("envshim.toml", "[scan]\nconfidence = \"certain\"\n");
+    p.run(["scan"])
+        .code(2)
+        .clean_error()
+        .stderr_has(&["envshim.toml", "line 2", "`confidence`"]);
+}
+
+/// The pre-commit hook's scan reports every confidence by default: in a small diff a
+/// generic password is cheap to look at.
+#[test]
+fn a_staged_scan_reports_low_confidence_findings_by_default() {
+    let p = Project::new();
+    // envshim:allow: made-up passwords
+    p.write("settings.py", "db_password = \"Tq7#mV2p9Lz4Wx8K\"\n");
+    git(&p, &["add", "-A"]).ok();
+    let r = p
+        .run(["scan", "--staged", "--no-known", "--format", "json"])
+        .code(1);
+    let report: Report = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(confidences(&report), pairs(&[("settings.py", "low")]));
+    let r = p
+        .run(["scan", "--staged", "--no-known", "--confidence", "medium"])
+        .ok();
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+}
+
+/// SARIF results carry level and rank by confidence (high: error/90, medium:
+/// warning/60, low: note/30), the rules their default level, and the document still
+/// validates against the SARIF 2.1.0 schema.
+#[test]
+fn sarif_levels_and_ranks_follow_confidence_and_validate() {
+    let p = Project::new();
+    three_confidences(&p);
+    let r = p
+        .run([
+            "scan",
+            "--no-known",
+            "--format",
+            "sarif",
+            "--confidence",
+            "low",
+        ])
+        .code(1);
+    let sarif = p.write("out.sarif", &r.stdout);
+    let schema = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/schemas/sarif-schema-2.1.0.json"
+    );
+    let check = Command::new("python3")
+        .args([
+            "-c",
+            "import json, sys, jsonschema\n\
+             schema = json.load(open(sys.argv[1])); doc = json.load(open(sys.argv[2]))\n\
+             jsonschema.validate(doc, schema)\n\
+             print('valid')",
+            schema,
+        ])
+        .arg(&sarif)
+        .output()
+        .unwrap();
+    let check: Run = check.into();
+    check.ok();
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let run = &doc["runs"][0];
+    let mut levels: Vec<(String, String, f64, String)> = run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let rule = &run["tool"]["driver"]["rules"][r["ruleIndex"].as_u64().unwrap() as usize];
+            (
+                r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+                r["level"].as_str().unwrap().to_string(),
+                r["rank"].as_f64().unwrap(),
+                rule["defaultConfiguration"]["level"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            )
+        })
+        .collect();
+    levels.sort_by(|a, b| a.0.cmp(&b.0));
+    let expected: Vec<(String, String, f64, String)> = [
+        (".env", "warning", 60.0, "warning"),
+        ("src/app.py", "error", 90.0, "error"),
+        ("src/settings.py", "note", 30.0, "note"),
+    ]
+    .iter()
+    .map(|(u, l, r, d)| (u.to_string(), l.to_string(), *r, d.to_string()))
+    .collect();
+    assert_eq!(levels, expected);
 }

@@ -10,6 +10,7 @@
 use std::io::{self, Write};
 
 use super::Report;
+use crate::scan::rules::Confidence;
 use crate::scan::{sanitize, Outcome};
 
 /// The GitHub annotations format.
@@ -36,13 +37,23 @@ impl Report for Github {
                 .as_deref()
                 .map(|c| format!(" (commit {c})"))
                 .unwrap_or_default();
+            // The annotation's level follows the confidence, as in SARIF.
+            let level = match f.confidence {
+                Confidence::High => "error",
+                Confidence::Medium => "warning",
+                Confidence::Low => "notice",
+            };
             writeln!(
                 out,
-                "::error file={},line={},col={},title={}::{}",
+                "::{level} file={},line={},col={},title={}::{}",
                 escape_property(f.repo_path()),
                 f.line,
                 f.column,
-                escape_property(&format!("envshim: {}", f.rule)),
+                escape_property(&format!(
+                    "envshim: {} ({} confidence)",
+                    f.rule,
+                    f.confidence.as_str()
+                )),
                 escape_data(&format!("{}: {}{commit}", f.description, f.redacted))
             )?;
         }

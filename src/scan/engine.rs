@@ -5,7 +5,7 @@ use aho_corasick::AhoCorasick;
 use memchr::{memchr, memrchr};
 
 use super::fingerprint::FingerprintInput;
-use super::rules::{entropy, is_placeholder, looks_random, RuleSet};
+use super::rules::{entropy, is_placeholder, looks_random, Confidence, RuleSet};
 use super::{Finding, Stats};
 
 /// How far before a keyword a match may start (a key name before its value).
@@ -42,6 +42,8 @@ pub(crate) struct Hit {
     /// its fingerprint names the place, not the secret (DESIGN §4), since a slow hash
     /// does not stop a dictionary guess.
     guessable: bool,
+    /// How sure the finding is (the rule's confidence).
+    pub(crate) confidence: Confidence,
 }
 
 /// Keeps, among hits whose secrets overlap, only the one of highest priority.
@@ -93,6 +95,7 @@ impl Matcher<'_> {
                 position.column,
                 &hit.secret,
             );
+            finding.confidence = hit.confidence;
             if hit.guessable {
                 let place = &bytes[position.line_start..hit.start];
                 finding.input = FingerprintInput::for_place(
@@ -205,6 +208,7 @@ impl Matcher<'_> {
                     priority: if generic { 0 } else { 2 },
                     secret: text.into_owned(),
                     guessable: generic || rule.spec.family == "connection-strings",
+                    confidence: rule.confidence,
                 });
             }
         }
@@ -238,6 +242,7 @@ impl Matcher<'_> {
             priority,
             secret: text.into_owned(),
             guessable: false,
+            confidence: rule.confidence,
         });
     }
 
@@ -266,6 +271,7 @@ impl Matcher<'_> {
                 priority: 3,
                 secret,
                 guessable: true,
+                confidence: rule.confidence,
             });
         }
     }
@@ -306,6 +312,7 @@ impl Matcher<'_> {
             let mut finding =
                 Finding::new(&rule.spec.id, &rule.spec.description, path, 1, 1, &content);
             finding.redacted = format!("(whole file, {} bytes)", bytes.len());
+            finding.confidence = rule.confidence;
             out.push(finding);
         }
     }

@@ -44,6 +44,9 @@ pub struct Finding {
     pub column: usize,
     /// Full commit SHA in range/history modes.
     pub commit: Option<String>,
+    /// How sure the finding is: `high`, `medium` or `low`.
+    #[serde(default)]
+    pub confidence: rules::Confidence,
     /// At most the first four characters and the length.
     pub redacted: String,
     /// Stable identity for baselines: rule, repository-relative path and secret, through
@@ -76,6 +79,7 @@ impl Finding {
             line,
             column,
             commit: None,
+            confidence: rules::Confidence::High,
             redacted: redact(secret),
             fingerprint: String::new(),
             input: fingerprint::FingerprintInput::new(rule, path, secret),
@@ -133,6 +137,10 @@ pub struct Summary {
     pub skipped: u64,
     /// Findings suppressed.
     pub suppressed: u64,
+    /// Findings not reported because their confidence is below the floor
+    /// (`--confidence`, `[scan] confidence`).
+    #[serde(default)]
+    pub below_confidence: u64,
     /// Wall time.
     pub elapsed_ms: u64,
 }
@@ -434,6 +442,7 @@ impl Scan<'_> {
                 bytes: stats.bytes.load(Ordering::Relaxed),
                 skipped: stats.skipped_binary.load(Ordering::Relaxed) + skipped_large,
                 suppressed: stats.suppressed.load(Ordering::Relaxed),
+                below_confidence: 0,
                 elapsed_ms: started.elapsed().as_millis() as u64,
             },
             errors: stats.errors.load(Ordering::Relaxed),

@@ -56,15 +56,70 @@ pub enum RuleKind {
 
 /// How sure a finding is: high for a distinctive format or a checksum, medium for a
 /// keyword next to a token of the right shape, low for a generic assignment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Deserialize,
+    serde::Serialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Confidence {
-    /// A generic assignment or a value in a dotenv file.
+    /// A generic assignment (`password = "…"`).
     Low,
-    /// A provider keyword next to a token of the provider's shape.
+    /// A provider keyword next to a token of the provider's shape; a value in a
+    /// committed dotenv file; a password in a connection string.
     Medium,
-    /// A distinctive format, or a checksum that holds.
+    /// A distinctive format, or a checksum that holds; a known value.
+    #[default]
     High,
+}
+
+impl Confidence {
+    /// The name reports use: `high`, `medium`, `low`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Low => "low",
+            Confidence::Medium => "medium",
+            Confidence::High => "high",
+        }
+    }
+
+    /// The SARIF result level: error, warning, note.
+    pub fn sarif_level(self) -> &'static str {
+        match self {
+            Confidence::Low => "note",
+            Confidence::Medium => "warning",
+            Confidence::High => "error",
+        }
+    }
+
+    /// The SARIF rank (0 to 100, how likely the result is a true positive).
+    pub fn rank(self) -> f64 {
+        match self {
+            Confidence::Low => 30.0,
+            Confidence::Medium => 60.0,
+            Confidence::High => 90.0,
+        }
+    }
+
+    /// A rule's confidence when it does not set one: low for generic assignments;
+    /// medium for near rules, dotenv values and connection-string passwords (a keyword
+    /// or a place, and a value of some shape); high for the rest (a distinctive format,
+    /// a file that is itself the mistake, a known value).
+    pub fn default_for(kind: RuleKind, family: &str) -> Confidence {
+        match (kind, family) {
+            (_, "generic") => Confidence::Low,
+            (RuleKind::Near, _) | (_, "dotenv" | "connection-strings") => Confidence::Medium,
+            _ => Confidence::High,
+        }
+    }
 }
 
 /// An example a rule must (`positive`) or must not (`negative`) find.
@@ -206,6 +261,8 @@ pub struct Rule {
     pub content_exclude: Option<Regex>,
     /// Near rules: the token's shape and reach.
     pub shape: Option<super::near::Shape>,
+    /// The rule's `confidence`, or the default for its kind and family.
+    pub confidence: Confidence,
 }
 
 fn build_pattern(source: &str) -> Result<(Regex, usize), regex::Error> {
@@ -272,6 +329,9 @@ impl Rule {
             },
             pattern: OnceLock::new(),
             multiline,
+            confidence: spec
+                .confidence
+                .unwrap_or_else(|| Confidence::default_for(spec.kind, &spec.family)),
             spec,
         })
     }
