@@ -724,3 +724,72 @@ fn sarif_levels_and_ranks_follow_confidence_and_validate() {
     .collect();
     assert_eq!(levels, expected);
 }
+
+/// Placeholders, documented example keys, templates, format slots, variable references,
+/// runs, header names, hashes and UUIDs next to provider names and secret-looking keys:
+/// nothing is reported, at any confidence. (Before the shared filter, eight of these
+/// were.)
+#[test]
+fn placeholders_next_to_provider_names_are_not_reported() {
+    let p = Project::new();
+    let ghp = "ghp_";
+    let sk_test = "sk_test_";
+    let akia = "AKIA";
+    let hex40 = "3f9a0c4e7b21d865f0a9c3e4b7d21f8612ab34cd";
+    p.write(
+        "settings.py",
+        format!(
+            "GITHUB_TOKEN = \"{ghp}xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"\n\
+             GITHUB_TOKEN_2 = \"{ghp}abcdefghijklmnopqrstuvwxyz0123456789\"\n\
+             aws_access_key_id = \"{akia}IOSFODNN7EXAMPLE\"\n\
+             aws_secret_access_key = \"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\"\n\
+             stripe.api_key = \"{sk_test}BQokikJOvBiI2HlWgH4olfQ2\"\n\
+             STRIPE_KEY = \"{sk_test}4eC39HqLyjWDarjtT1zdp7dc\"\n\
+             api_key = \"your_api_key\"\n\
+             password = \"<password>\"\n\
+             db_password = \"%(password)s\"\n\
+             db_password_fmt = \"pw-%s-1\" % suffix\n\
+             auth_token = \"{{0}}\".format(t)\n\
+             secret = \"${{SECRET_KEY}}\"\n\
+             api_token = \"$(vault read -field=token secret/api)\"\n\
+             client_secret = \"$CLIENT_SECRET\"\n\
+             api_secret = \"4b0f8c2e-9a1d-4e7b-b3c6-5d2e8f1a9c07\"\n\
+             secret_key = \"0123456789abcdef0123456789abcdef\"\n\
+             api_key = \"abcdef0123456789abcdef0123456789\"\n\
+             password = \"Password123456\"\n\
+             password = \"a1b2a1b2a1b2a1b2\"\n\
+             api_key_header = \"X-Api-Key\"\n\
+             secret = \"aaaaaaaaaaaaaaaa1\"\n\
+             heroku_api_key = \"01234567-89ab-cdef-0123-456789abcdef\"\n\
+             slack_token = \"xoxb-your-slack-bot-token\"\n"
+        ),
+    );
+    p.write(
+        "chart/values.yaml",
+        format!(
+            "apiKey: {{{{ .Values.apiKey }}}}\n\
+             token: \"{{{{ .Values.secrets.token }}}}\"\n\
+             integrity: \"sha512-q3Jt9Xk2Lm8Vb4Nc7Rz1Wp5Ys0Hd6Fg2Te9Ua3Ko8q3Jt9Xk2Lm8Vb4Nc7Rz1Wp5Ys0Hd6Fg2Te9Ua3Ko8==\"\n\
+             commit_secret_sha: {hex40}\n"
+        ),
+    );
+    p.write(
+        "dist-info/RECORD",
+        "pkg/x.pyi,sha256=glc_FZMyib4OhW7RQ42vav9er5-jeLUo8K4wfDaFsu8,1208\n",
+    );
+    p.write(
+        ".env",
+        "API_KEY=${API_KEY}\nDB_PASSWORD=changeme\nSECRET_TOKEN=<your token>\nSTRIPE_SECRET=%STRIPE_SECRET%\n",
+    );
+    let (r, report) = json(&p, &["--no-known", "--confidence", "low"]);
+    r.ok();
+    let found: Vec<(String, String, usize)> = rules_of(&report);
+    assert!(found.is_empty(), "{found:?}");
+    // The same files with a real-looking token added: found (the filter hides only the
+    // placeholders).
+    let token = format!("{ghp}Zq8rT1mWc4Lp0Vx7Hn2Kd9Bf6Sj3Ya5Ge8Ru");
+    p.write("token.py", format!("GITHUB_TOKEN = \"{token}\"\n"));
+    let (r, report) = json(&p, &["--no-known", "--confidence", "low"]);
+    r.code(1);
+    assert_eq!(report.findings.len(), 1, "{:?}", rules_of(&report));
+}

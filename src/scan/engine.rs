@@ -5,7 +5,7 @@ use aho_corasick::AhoCorasick;
 use memchr::{memchr, memrchr};
 
 use super::fingerprint::FingerprintInput;
-use super::rules::{entropy, is_placeholder, looks_random, Confidence, RuleSet};
+use super::rules::{entropy, in_uuid, is_hash, is_placeholder, looks_random, Confidence, RuleSet};
 use super::{Finding, Stats};
 
 /// How far before a keyword a match may start (a key name before its value).
@@ -187,8 +187,16 @@ impl Matcher<'_> {
                 if is_placeholder(&text) || rule.spec.allow.iter().any(|a| *a == text) {
                     continue;
                 }
+                let (at, to) = (start + secret.start(), start + secret.end());
+                if is_hash(bytes, at, to) {
+                    continue;
+                }
                 let generic = matches!(rule.spec.family.as_str(), "generic" | "dotenv");
                 if generic && !looks_random(&text) {
+                    continue;
+                }
+                // A provider rule's regex says when it wants a UUID; a generic one never.
+                if rule.spec.family == "generic" && in_uuid(bytes, at, to) {
                     continue;
                 }
                 if rule.exclude.as_ref().is_some_and(|x| x.is_match(&caps[0])) {
@@ -225,7 +233,10 @@ impl Matcher<'_> {
         hits: &mut Vec<Hit>,
     ) {
         let text = String::from_utf8_lossy(&bytes[start..end]);
+        let wants_uuid = rule.shape.as_ref().is_some_and(|s| s.wants_uuid());
         if is_placeholder(&text)
+            || is_hash(bytes, start, end)
+            || (!wants_uuid && in_uuid(bytes, start, end))
             || rule.spec.allow.iter().any(|a| *a == text)
             || rule
                 .exclude

@@ -615,23 +615,101 @@ pub fn entropy(text: &str) -> f64 {
         .sum()
 }
 
-/// Substrings that mark a value as a placeholder rather than a secret.
+/// Substrings that mark a value as a placeholder rather than a secret (compared in
+/// lowercase). Each is unlikely in a generated token: four or more characters of a
+/// word, or a character that token alphabets do not use.
 const PLACEHOLDERS: &[&str] = &[
     "xxxx",
     "example",
     "changeme",
+    "change_me",
+    "replaceme",
+    "replace_me",
     "your_",
     "your-",
     "yourkey",
+    "yourtoken",
+    "yoursecret",
+    "yourpassword",
     "placeholder",
     "dummy",
     "redacted",
+    "insert_",
+    "enter_your",
+    "_here",
+    "-here",
+    "not_a_real",
+    "notreal",
+    "abc123",
+    "123abc",
+    "abcd1234",
     "<",
     ">",
     "${",
+    "$(",
     "{{",
+    "}}",
+    "%s",
+    "%(",
     "****",
     "0000000000",
+];
+
+/// Key values that providers publish in their documentation as examples: public, and
+/// found in every copy of the docs and the SDKs' READMEs. (Values with `EXAMPLE` in them,
+/// such as AWS's, are placeholders already; they are listed for the record.)
+pub const DOCUMENTED_EXAMPLES: &[(&str, &str)] = &[
+    // AWS IAM User Guide, "Manage access keys for IAM users" (access key id and secret).
+    (concat!("AKIA", "IOSFODNN7EXAMPLE"), "AWS IAM User Guide"),
+    (
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "AWS IAM User Guide",
+    ),
+    (concat!("AKIA", "I44QH8DHBEXAMPLE"), "AWS IAM User Guide"),
+    (
+        "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY",
+        "AWS IAM User Guide",
+    ),
+    // Stripe API reference, "Authentication": the sample test key in every example
+    // (the current one, and the one the reference showed for years).
+    (
+        concat!("sk_", "test_BQokikJOvBiI2HlWgH4olfQ2"),
+        "Stripe API reference",
+    ),
+    (
+        concat!("sk_", "test_4eC39HqLyjWDarjtT1zdp7dc"),
+        "Stripe API reference (earlier)",
+    ),
+    // Azure Storage emulator (Azurite): the well-known development account key.
+    (
+        concat!(
+            "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq",
+            "/K1SZFPTOtr/KBHBeksoGMGw=="
+        ),
+        "Microsoft Learn, Azurite emulator",
+    ),
+    // jwt.io: the debugger's default token (HS256, "John Doe").
+    (
+        concat!(
+            "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9",
+            ".eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ",
+            ".SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+        ),
+        "jwt.io debugger",
+    ),
+];
+
+/// HTTP header names that carry credentials: the name, not a value.
+const HEADER_NAMES: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "www-authenticate",
+    "x-api-key",
+    "x-auth-token",
+    "x-access-token",
+    "x-csrf-token",
+    "x-xsrf-token",
+    "x-amz-security-token",
 ];
 
 /// For generic rules: true when a value looks like a generated secret rather than a
@@ -645,10 +723,201 @@ pub fn looks_random(secret: &str) -> bool {
     letter && digit_or_symbol
 }
 
-/// True when a value looks like a placeholder (`changeme`, `${VAR}`, `xxxx`, …).
+/// True when a value is a placeholder or an example, not a secret: a placeholder word
+/// (`changeme`, `your_api_key`, `xxxx`, `abc123`), a template or format slot (`<token>`,
+/// `${VAR}`, `$(cmd)`, `%s`, `%(name)s`, `{0}`, `{{ .Values.x }}`), a bare variable
+/// reference (`$API_KEY`, `%API_KEY%`), a run of one character or of consecutive ones
+/// (`aaaaaaa`, `abcdef`, `123456`, `0123456789abcdef`), a short pattern repeated
+/// (`ab12ab12ab12`), a key a provider documents as its example, or an HTTP header name.
 pub fn is_placeholder(secret: &str) -> bool {
     let lower = secret.to_ascii_lowercase();
     PLACEHOLDERS.iter().any(|p| lower.contains(p))
+        || DOCUMENTED_EXAMPLES.iter().any(|(v, _)| *v == secret)
+        || HEADER_NAMES.contains(&lower.as_str())
+        || format_slot(secret)
+        || variable_reference(secret)
+        || runs(secret)
+        || repeated_pattern(secret)
+}
+
+/// `{0}`, `{1}`, `{}`, `{name}` in the value: a format string's slot.
+fn format_slot(secret: &str) -> bool {
+    let bytes = secret.as_bytes();
+    bytes.iter().enumerate().any(|(i, &b)| {
+        b == b'{'
+            && bytes[i + 1..]
+                .iter()
+                .position(|&c| c == b'}')
+                .is_some_and(|len| {
+                    bytes[i + 1..i + 1 + len]
+                        .iter()
+                        .all(|&c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.')
+                })
+    })
+}
+
+/// The whole value is `$NAME`, `%NAME%` or `NAME` in shell, batch or make syntax: a
+/// reference to a variable.
+fn variable_reference(secret: &str) -> bool {
+    let name = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    };
+    secret.strip_prefix('$').is_some_and(name)
+        || secret
+            .strip_prefix('%')
+            .and_then(|s| s.strip_suffix('%'))
+            .is_some_and(name)
+}
+
+/// The longest value checked for runs and repeats: what someone types as a placeholder.
+const MAX_TYPED: usize = 128;
+
+/// Six or more consecutive letters or digits in order (`abcdef`, `123456`, `fedcba`), or
+/// seven of the same: a generated token of any alphabet holds such a run about once in
+/// a million (hex: 32 characters × 16⁻⁵), a typed-in placeholder nearly always.
+fn runs(secret: &str) -> bool {
+    // Long values (key blocks, JWTs) are not typed in; an OpenSSH key's base64 has runs
+    // of `A` from its zero bytes.
+    if secret.len() > MAX_TYPED || secret.contains(char::is_whitespace) {
+        return false;
+    }
+    let bytes: Vec<u8> = secret.bytes().map(|b| b.to_ascii_lowercase()).collect();
+    let (mut up, mut down, mut same) = (1, 1, 1);
+    for pair in bytes.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        let alnum = a.is_ascii_alphanumeric() && b.is_ascii_alphanumeric();
+        let class = |c: u8| c.is_ascii_digit();
+        up = if alnum && class(a) == class(b) && b == a + 1 {
+            up + 1
+        } else {
+            1
+        };
+        down = if alnum && class(a) == class(b) && a == b + 1 {
+            down + 1
+        } else {
+            1
+        };
+        same = if alnum && a == b { same + 1 } else { 1 };
+        if up >= 6 || down >= 6 || same >= 7 {
+            return true;
+        }
+    }
+    // `0123456789abcdef`: the digits then the letters.
+    bytes.windows(16).any(|w| w == b"0123456789abcdef")
+}
+
+/// The whole value is one unit of at most 8 characters repeated three or more times
+/// (`ab12ab12ab12`, `1a2b1a2b1a2b1a2b`).
+fn repeated_pattern(secret: &str) -> bool {
+    if secret.len() > MAX_TYPED {
+        return false;
+    }
+    let bytes = secret.as_bytes();
+    (1..=8).any(|unit| {
+        bytes.len() >= unit * 3
+            && bytes.len().is_multiple_of(unit)
+            && bytes.chunks(unit).all(|c| c == &bytes[..unit])
+    })
+}
+
+/// Words before a value that say it is a hash or an object id (a commit, a checksum, an
+/// SRI `integrity`), not a secret.
+const HASH_WORDS: &[&str] = &[
+    "sha",
+    "sha1",
+    "sha256",
+    "sha384",
+    "sha512",
+    "md5",
+    "hash",
+    "digest",
+    "checksum",
+    "integrity",
+    "commit",
+    "rev",
+    "revision",
+    "oid",
+    "etag",
+    "parent",
+    "tree",
+    "object",
+];
+
+/// True when the value at `start..end` of `bytes` is a hash rather than a secret: it
+/// follows an algorithm prefix (`sha256-…`, `sha512=…`, `sha256:…`, `md5=…`; the value
+/// itself may start with one, as an SRI `integrity` does), or it is hexadecimal of a
+/// digest's length (32, 40 or 64) and a hash word (`commit`, `sha`, `rev`, `integrity`,
+/// `checksum`, …) comes just before it on its line.
+pub fn is_hash(bytes: &[u8], start: usize, end: usize) -> bool {
+    let value = &bytes[start..end];
+    let lower_value = value.to_ascii_lowercase();
+    let algorithms: &[&[u8]] = &[b"sha1", b"sha224", b"sha256", b"sha384", b"sha512", b"md5"];
+    if algorithms.iter().any(|a| {
+        lower_value.starts_with(a) && matches!(lower_value.get(a.len()), Some(b'-' | b'=' | b':'))
+    }) {
+        return true;
+    }
+    let line_start = bytes[..start]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let before = &bytes[line_start.max(start.saturating_sub(48))..start];
+    let lower_before = before.to_ascii_lowercase();
+    if let Some(sep @ (b'-' | b'=' | b':')) = lower_before.last().copied() {
+        let head = &lower_before[..lower_before.len() - 1];
+        if algorithms.iter().any(|a| {
+            head.ends_with(a)
+                && !head[..head.len() - a.len()]
+                    .last()
+                    .is_some_and(|b| b.is_ascii_alphanumeric())
+        }) && (sep != b':' || value.iter().all(u8::is_ascii_hexdigit))
+        {
+            return true;
+        }
+    }
+    let hex = value.iter().all(u8::is_ascii_hexdigit);
+    if !(hex && matches!(value.len(), 32 | 40 | 64)) {
+        return false;
+    }
+    // The words of the text before it: split at non-letters and at camelCase humps.
+    let mut words: Vec<String> = Vec::new();
+    let mut word = String::new();
+    for (i, &b) in before.iter().enumerate() {
+        let hump = b.is_ascii_uppercase() && i > 0 && before[i - 1].is_ascii_lowercase();
+        if (!b.is_ascii_alphanumeric() || hump) && !word.is_empty() {
+            words.push(std::mem::take(&mut word));
+        }
+        if b.is_ascii_alphanumeric() {
+            word.push(b.to_ascii_lowercase() as char);
+        }
+    }
+    words.push(word);
+    words.iter().any(|w| HASH_WORDS.contains(&w.as_str()))
+}
+
+/// True when `start..end` of `bytes` is a UUID or a part of one (`8-4-4-4-12` hex
+/// digits): an identifier, unless the rule calls for a UUID.
+pub fn in_uuid(bytes: &[u8], start: usize, end: usize) -> bool {
+    let lo = start.saturating_sub(36);
+    let hi = (end + 36).min(bytes.len());
+    (lo..=start).any(|s| {
+        s + 36 <= hi
+            && s + 36 >= end
+            && !bytes[..s]
+                .last()
+                .is_some_and(|b| b.is_ascii_hexdigit() || *b == b'-')
+            && !bytes
+                .get(s + 36)
+                .is_some_and(|b| b.is_ascii_hexdigit() || *b == b'-')
+            && bytes[s..s + 36].iter().enumerate().all(|(i, &b)| match i {
+                8 | 13 | 18 | 23 => b == b'-',
+                _ => b.is_ascii_hexdigit(),
+            })
+    })
 }
 
 #[cfg(test)]
@@ -893,5 +1162,186 @@ mod tests {
             text.contains("custom rule 1") && !text.contains("acme-token"),
             "{text}"
         );
+    }
+
+    /// Deterministic pseudo-random tokens (xorshift): the same on every run.
+    fn random_tokens(alphabet: &[u8], length: usize, count: usize, seed: u64) -> Vec<String> {
+        let mut state = seed;
+        (0..count)
+            .map(|_| {
+                (0..length)
+                    .map(|_| {
+                        state ^= state << 13;
+                        state ^= state >> 7;
+                        state ^= state << 17;
+                        alphabet[(state % alphabet.len() as u64) as usize] as char
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn placeholders_of_every_class_are_recognised() {
+        let classes: &[(&str, &[&str])] = &[
+            (
+                "placeholder words",
+                &[
+                    "your_api_key",
+                    "YOUR-TOKEN-HERE",
+                    "changeme",
+                    "replace_me_with_a_key",
+                    "api_key_here",
+                    "not_a_real_secret_9",
+                    "dummy-token-1",
+                ],
+            ),
+            (
+                "abc123",
+                &["abc123", "abc123def456", "tok_ABC123xyz9", "abcd1234"],
+            ),
+            (
+                "xxxx",
+                &["xxxxxxxxxxxxxxxx", "sk-XXXXXXXXXXXXXXXXXXXX", "AC_xxxx_1"],
+            ),
+            (
+                "angle brackets",
+                &["<token>", "<YOUR_API_KEY>", "Bearer <jwt>"],
+            ),
+            (
+                "shell",
+                &[
+                    "${API_KEY}",
+                    "${{ secrets.TOKEN }}",
+                    "$(vault read -field=x k)",
+                ],
+            ),
+            (
+                "format slots",
+                &["%s", "key-%s-9", "%(password)s", "{0}", "pw{}1", "{token}"],
+            ),
+            ("templates", &["{{ .Values.apiKey }}", "{{token}}"]),
+            ("variables", &["$API_KEY", "$token_2", "%API_KEY%"]),
+            (
+                "runs",
+                &[
+                    "abcdefgh",
+                    "ABCDEF12",
+                    "pass123456",
+                    "x9876543",
+                    "0123456789abcdef",
+                    "aaaaaaa1",
+                    "k1-0000000",
+                    "zyxwvu42",
+                ],
+            ),
+            (
+                "repeats",
+                &["ab12ab12ab12", "1a2b1a2b1a2b1a2b", "Qx9Qx9Qx9Qx9"],
+            ),
+            (
+                "documented examples",
+                &[
+                    concat!("AKIA", "IOSFODNN7EXAMPLE"),
+                    concat!("wJalrXUtnFEMI/K7MDENG", "/bPxRfiCYEXAMPLEKEY"),
+                ],
+            ),
+            (
+                "header names",
+                &["X-Api-Key", "Authorization", "x-auth-token"],
+            ),
+        ];
+        for (class, values) in classes {
+            for value in *values {
+                assert!(is_placeholder(value), "{class}: {value}");
+            }
+        }
+        // Every documented example, with its source.
+        for (value, source) in DOCUMENTED_EXAMPLES {
+            assert!(is_placeholder(value) && !source.is_empty(), "{source}");
+        }
+    }
+
+    #[test]
+    fn realistic_random_tokens_are_not_placeholders() {
+        // Tokens with `abc`, `123`, a short run, a doubled character, a `{` or `%`.
+        for token in [
+            "Qm7abcK2x123R9pL4tW8nZ3bY6c",
+            "9f3a0c4e7b21d865f0a9c3e4b7d21f86",
+            "wK8#p2!Lz9qXm4%Rt6",
+            "aab3Fz9kQ2mPx7Lw",
+            "p@ss{w0rd!9",
+            "Tr0ub4dor&3",
+        ] {
+            assert!(!is_placeholder(token), "{token}");
+        }
+        let github = format!("{}{}", "ghp_", "Zq8rT1mWc4Lp0Vx7Hn2Kd9Bf6Sj3Ya5Ge8Ru");
+        assert!(!is_placeholder(&github));
+        let alphabets: [&[u8]; 4] = [
+            b"0123456789abcdef",
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567",
+        ];
+        let mut flagged = Vec::new();
+        for (n, alphabet) in alphabets.iter().enumerate() {
+            for length in [20, 32, 40, 64] {
+                for token in random_tokens(alphabet, length, 2000, 0x9e37_79b9 + n as u64) {
+                    if is_placeholder(&token) {
+                        flagged.push(token);
+                    }
+                }
+            }
+        }
+        assert!(flagged.is_empty(), "{flagged:?}");
+    }
+
+    #[test]
+    fn hashes_are_recognised_by_their_prefix_or_their_key() {
+        let sri = "sha512-".to_string() + &"q3Jt9Xk2Lm8Vb4Nc7Rz1Wp5Ys0Hd6Fg2Te9Ua3Ko8".repeat(2);
+        let hex40 = "3f9a0c4e7b21d865f0a9c3e4b7d21f8612ab34cd";
+        let hex64 = format!("{hex40}0a9c3e4b7d21f8612ab34cd9");
+        let cases = [
+            (format!("\"integrity\": \"{sri}\""), sri.clone(), true),
+            (
+                "x.pyi,sha256=glc_FZMyib4OhW7RQ42vav9er5-jeLUo8K4wfDaFsu8,1208".to_string(),
+                "glc_FZMyib4OhW7RQ42vav9er5-jeLUo8K4wfDaFsu8".to_string(),
+                true,
+            ),
+            (format!("image@sha256:{hex64}"), hex64.clone(), true),
+            (format!("commit = \"{hex40}\""), hex40.to_string(), true),
+            (format!("  rev: {hex40}"), hex40.to_string(), true),
+            (format!("lastCommitSha: {hex40}"), hex40.to_string(), true),
+            (format!("checksum {hex64}"), hex64.clone(), true),
+            // A key named for a provider, not a hash: a secret.
+            (format!("pinata_secret = \"{hex64}\""), hex64.clone(), false),
+            (format!("revolut_key: {hex40}"), hex40.to_string(), false),
+            // A hash word but not a digest's shape.
+            (
+                "commit_token = Qm7vK2xR9pL4tW8nZ3bY6c".to_string(),
+                "Qm7vK2xR9pL4tW8nZ3bY6c".to_string(),
+                false,
+            ),
+        ];
+        for (line, value, hash) in cases {
+            let start = line.find(&value).unwrap();
+            assert_eq!(
+                is_hash(line.as_bytes(), start, start + value.len()),
+                hash,
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn uuids_and_their_parts_are_recognised() {
+        let line = "app_id = \"4b0f8c2e-9a1d-4e7b-b3c6-5d2e8f1a9c07\"";
+        let start = line.find("4b0f").unwrap();
+        assert!(in_uuid(line.as_bytes(), start, start + 36));
+        let part = line.find("5d2e").unwrap();
+        assert!(in_uuid(line.as_bytes(), part, part + 12));
+        let not = "secret = \"4b0f8c2e9a1d4e7bb3c65d2e8f1a9c07\"";
+        let start = not.find("4b0f").unwrap();
+        assert!(!in_uuid(not.as_bytes(), start, start + 32));
     }
 }
