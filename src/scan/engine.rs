@@ -199,7 +199,11 @@ impl Matcher<'_> {
                 if rule.spec.family == "generic" && in_uuid(bytes, at, to) {
                     continue;
                 }
-                if rule.exclude.as_ref().is_some_and(|x| x.is_match(&caps[0])) {
+                if rule
+                    .exclude
+                    .get(&rule.spec.id)
+                    .is_some_and(|x| x.is_match(&caps[0]))
+                {
                     continue;
                 }
                 // A token prefix in the middle of a longer random string (a hash, a
@@ -240,7 +244,7 @@ impl Matcher<'_> {
             || rule.spec.allow.iter().any(|a| *a == text)
             || rule
                 .exclude
-                .as_ref()
+                .get(&rule.spec.id)
                 .is_some_and(|x| x.is_match(&bytes[start..end]))
         {
             return;
@@ -305,10 +309,13 @@ impl Matcher<'_> {
             let rule = &self.rules.rules[index];
             if !rule.applies_to(path)
                 || (!whole && rule.content_exclude.is_some())
-                || rule.content.as_ref().is_some_and(|c| !c.is_match(bytes))
+                || rule
+                    .content
+                    .get(&rule.spec.id)
+                    .is_some_and(|c| !c.is_match(bytes))
                 || rule
                     .content_exclude
-                    .as_ref()
+                    .get(&rule.spec.id)
                     .is_some_and(|x| x.is_match(bytes))
             {
                 continue;

@@ -9,8 +9,9 @@ use anyhow::{anyhow, bail, Context};
 use regex::bytes::{Regex, RegexBuilder};
 use serde::Deserialize;
 
-/// The built-in rules, embedded at build time: one set, kept in several files by kind
-/// (file name, text).
+/// The built-in rule files (file name, text): one set, kept in several files by kind.
+/// Only the tests read them (for the examples); a scan uses [`COMPACT`].
+#[cfg(test)]
 pub const BUILTIN: &[(&str, &str)] = &[
     ("rules.toml", include_str!("rules.toml")),
     ("rules/prefix.toml", include_str!("rules/prefix.toml")),
@@ -22,8 +23,73 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("rules/near-b.toml", include_str!("rules/near-b.toml")),
 ];
 
-/// The built-in rules, parsed (every file, in order).
+/// A built-in rule as `build.rs` writes it: the fields of [`RuleSpec`] but the examples,
+/// as static data, so that a scan starts without parsing TOML.
+#[derive(Debug)]
+pub struct CompactRule {
+    id: &'static str,
+    description: &'static str,
+    family: &'static str,
+    kind: RuleKind,
+    confidence: Option<Confidence>,
+    provider: Option<&'static str>,
+    token: Option<&'static str>,
+    prefix: Option<&'static str>,
+    path: Option<&'static str>,
+    path_exclude: Option<&'static str>,
+    exclude: Option<&'static str>,
+    content: Option<&'static str>,
+    content_exclude: Option<&'static str>,
+    regex: &'static str,
+    keywords: &'static [&'static str],
+    allow: &'static [&'static str],
+    entropy: Option<f64>,
+    distance: Option<usize>,
+    length: Option<[usize; 2]>,
+}
+
+/// The built-in rules, from every rule file in order (written by `build.rs`).
+pub static COMPACT: &[CompactRule] = include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
+
+impl CompactRule {
+    fn spec(&self) -> RuleSpec {
+        let owned = |s: Option<&str>| s.map(str::to_string);
+        let list = |l: &[&str]| l.iter().map(|s| s.to_string()).collect();
+        RuleSpec {
+            id: self.id.to_string(),
+            description: self.description.to_string(),
+            family: self.family.to_string(),
+            kind: self.kind,
+            provider: owned(self.provider),
+            confidence: self.confidence,
+            token: owned(self.token),
+            prefix: owned(self.prefix),
+            length: self.length,
+            distance: self.distance,
+            keywords: list(self.keywords),
+            regex: self.regex.to_string(),
+            entropy: self.entropy,
+            path: owned(self.path),
+            path_exclude: owned(self.path_exclude),
+            exclude: owned(self.exclude),
+            content: owned(self.content),
+            content_exclude: owned(self.content_exclude),
+            allow: list(self.allow),
+            positive: Vec::new(),
+            negative: Vec::new(),
+        }
+    }
+}
+
+/// The built-in rules, without their examples.
 pub fn builtin_specs() -> anyhow::Result<Vec<RuleSpec>> {
+    Ok(COMPACT.iter().map(CompactRule::spec).collect())
+}
+
+/// The built-in rules with their examples, parsed from the rule files (every file, in
+/// order): for the tests.
+#[cfg(test)]
+pub fn builtin_specs_with_examples() -> anyhow::Result<Vec<RuleSpec>> {
     let mut specs = Vec::new();
     for (name, text) in BUILTIN {
         let file: RuleFile = toml::from_str(text)
@@ -250,15 +316,15 @@ pub struct Rule {
     /// Whether matches may span lines.
     pub multiline: bool,
     /// Path filter.
-    pub path: Option<Regex>,
+    pub path: LazyRegex,
     /// Path exclusion.
-    pub path_exclude: Option<Regex>,
+    pub path_exclude: LazyRegex,
     /// Match-text exclusion.
-    pub exclude: Option<Regex>,
+    pub exclude: LazyRegex,
     /// File rules: what the content must match.
-    pub content: Option<Regex>,
+    pub content: LazyRegex,
     /// File rules: what the content must not match.
-    pub content_exclude: Option<Regex>,
+    pub content_exclude: LazyRegex,
     /// Near rules: the token's shape and reach.
     pub shape: Option<super::near::Shape>,
     /// The rule's `confidence`, or the default for its kind and family.
@@ -285,6 +351,9 @@ impl Rule {
     /// configuration file and is not quoted: "custom rule 2").
     fn compile_as(spec: RuleSpec, label: String) -> anyhow::Result<Rule> {
         let rule = Self::prepare(spec, label.clone())?;
+        rule.compile_filters()
+            .map_err(|e| anyhow!(e))
+            .with_context(|| label.clone())?;
         if rule.spec.kind == RuleKind::Text {
             let pattern = build_pattern(&rule.spec.regex)
                 .map_err(|e| anyhow!("invalid regex: {}", one_line(&e)))
@@ -309,20 +378,12 @@ impl Rule {
         let multiline = spec.family == "private-keys"
             || spec.regex.contains("\\n")
             || spec.regex.contains("(?s");
-        let compile = |p: &Option<String>, what: &str| -> anyhow::Result<Option<Regex>> {
-            p.as_deref()
-                .map(|p| {
-                    Regex::new(p).map_err(|e| anyhow!("invalid {what} regex: {}", one_line(&e)))
-                })
-                .transpose()
-                .with_context(context)
-        };
         Ok(Rule {
-            path: compile(&spec.path, "path")?,
-            path_exclude: compile(&spec.path_exclude, "path")?,
-            exclude: compile(&spec.exclude, "exclude")?,
-            content: compile(&spec.content, "content")?,
-            content_exclude: compile(&spec.content_exclude, "content")?,
+            path: LazyRegex::new(&spec.path),
+            path_exclude: LazyRegex::new(&spec.path_exclude),
+            exclude: LazyRegex::new(&spec.exclude),
+            content: LazyRegex::new(&spec.content),
+            content_exclude: LazyRegex::new(&spec.content_exclude),
             shape: match spec.kind {
                 RuleKind::Near => Some(super::near::Shape::from_spec(&spec).with_context(context)?),
                 _ => None,
@@ -334,6 +395,21 @@ impl Rule {
                 .unwrap_or_else(|| Confidence::default_for(spec.kind, &spec.family)),
             spec,
         })
+    }
+
+    /// Compiles the rule's path, exclude and content regexes now: errors name the field.
+    fn compile_filters(&self) -> Result<(), String> {
+        for (what, lazy) in [
+            ("path", &self.path),
+            ("path", &self.path_exclude),
+            ("exclude", &self.exclude),
+            ("content", &self.content),
+            ("content", &self.content_exclude),
+        ] {
+            lazy.compile()
+                .map_err(|e| format!("invalid {what} regex: {}", one_line(&e)))?;
+        }
+        Ok(())
     }
 
     /// The compiled regex and its `secret` group index; None if the regex is invalid
@@ -357,11 +433,11 @@ impl Rule {
     /// Whether the rule applies to a file at `path` ('/'-separated).
     pub fn applies_to(&self, path: &str) -> bool {
         self.path
-            .as_ref()
+            .get(&self.spec.id)
             .is_none_or(|r| r.is_match(path.as_bytes()))
             && !self
                 .path_exclude
-                .as_ref()
+                .get(&self.spec.id)
                 .is_some_and(|r| r.is_match(path.as_bytes()))
     }
 
@@ -372,6 +448,59 @@ impl Rule {
         } else {
             0
         }
+    }
+}
+
+/// A rule's optional regex (path, exclude, content), compiled on first use: a scan pays
+/// only for the rules it meets. (A custom rule's are compiled at load, so that errors
+/// show then; the built-ins' are checked by the test suite.)
+#[derive(Debug)]
+pub struct LazyRegex {
+    source: Option<String>,
+    compiled: OnceLock<Option<Regex>>,
+}
+
+impl LazyRegex {
+    fn new(source: &Option<String>) -> LazyRegex {
+        LazyRegex {
+            source: source.clone(),
+            compiled: OnceLock::new(),
+        }
+    }
+
+    /// Whether the rule has this regex.
+    pub fn is_some(&self) -> bool {
+        self.source.is_some()
+    }
+
+    /// Compiles it now (if not yet), returning the error.
+    fn compile(&self) -> Result<(), regex::Error> {
+        let Some(source) = &self.source else {
+            return Ok(());
+        };
+        if self.compiled.get().is_none() {
+            let regex = Regex::new(source)?;
+            let _ = self.compiled.set(Some(regex));
+        }
+        Ok(())
+    }
+
+    /// The compiled regex, if the rule has one; an invalid one (a built-in rule the
+    /// tests would have caught) is reported once, for the rule `id`, and left out.
+    pub fn get(&self, id: &str) -> Option<&Regex> {
+        let source = self.source.as_ref()?;
+        self.compiled
+            .get_or_init(|| match Regex::new(source) {
+                Ok(regex) => Some(regex),
+                Err(e) => {
+                    eprintln!(
+                        "envshim: warning: a filter of rule `{id}` is skipped: {}",
+                        one_line(&e)
+                    );
+                    None
+                }
+            })
+            .as_ref()
     }
 }
 
@@ -986,7 +1115,7 @@ mod tests {
     #[test]
     fn every_builtin_rule_finds_its_positives_and_not_its_negatives() {
         let mut failures = Vec::new();
-        for spec in builtin_specs().unwrap() {
+        for spec in builtin_specs_with_examples().unwrap() {
             let id = spec.id.clone();
             if spec.positive.len() < 2 || spec.negative.len() < 2 {
                 failures.push(format!(
@@ -1041,7 +1170,7 @@ mod tests {
     #[test]
     fn builtin_rules_are_well_formed() {
         let mut ids = HashSet::new();
-        for rule in &builtin_specs().unwrap() {
+        for rule in &builtin_specs_with_examples().unwrap() {
             assert!(ids.insert(rule.id.clone()), "duplicate id {}", rule.id);
             if rule.kind != RuleKind::Text {
                 Rule::compile(rule.clone()).unwrap();
@@ -1343,5 +1472,18 @@ mod tests {
         let not = "secret = \"4b0f8c2e9a1d4e7bb3c65d2e8f1a9c07\"";
         let start = not.find("4b0f").unwrap();
         assert!(!in_uuid(not.as_bytes(), start, start + 32));
+    }
+
+    /// `build.rs` writes every field of every rule file but the examples.
+    #[test]
+    fn the_compact_builtin_rules_are_the_rule_files_without_examples() {
+        let compact = builtin_specs().unwrap();
+        let parsed = builtin_specs_with_examples().unwrap();
+        assert_eq!(compact.len(), parsed.len());
+        for (c, mut p) in compact.into_iter().zip(parsed) {
+            p.positive.clear();
+            p.negative.clear();
+            assert_eq!(format!("{c:?}"), format!("{p:?}"));
+        }
     }
 }
