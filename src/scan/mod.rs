@@ -200,10 +200,19 @@ pub fn scan_base(root: &Path) -> PathBuf {
     } else {
         abs.parent().map_or_else(|| abs.clone(), Path::to_path_buf)
     };
-    match crate::git::toplevel(&dir) {
-        Ok(top) => top.canonicalize().unwrap_or(top),
-        Err(_) => dir,
+    // Asked several times per root in a scan (baseline, keys, ignore files): one `git
+    // rev-parse` per directory and process is enough, and each costs a millisecond or two.
+    static BASES: Mutex<Vec<(PathBuf, PathBuf)>> = Mutex::new(Vec::new());
+    let mut bases = BASES.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, base)) = bases.iter().find(|(d, _)| *d == dir) {
+        return base.clone();
     }
+    let base = match crate::git::toplevel(&dir) {
+        Ok(top) => top.canonicalize().unwrap_or(top),
+        Err(_) => dir.clone(),
+    };
+    bases.push((dir, base.clone()));
+    base
 }
 
 /// A scan root with the path, relative to its [`scan_base`], that its files' fingerprint
