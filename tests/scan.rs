@@ -582,7 +582,7 @@ fn json_findings_carry_their_confidence_and_the_default_floor_hides_low() {
     assert!(
         r.stdout
             .lines()
-            .any(|l| l.starts_with("::warning file=.env,") && l.contains("(medium confidence)")),
+            .any(|l| l.starts_with("::error file=.env,") && l.contains("(medium confidence)")),
         "{}",
         r.stdout
     );

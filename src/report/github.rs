@@ -10,7 +10,6 @@
 use std::io::{self, Write};
 
 use super::Report;
-use crate::scan::rules::Confidence;
 use crate::scan::{sanitize, Outcome};
 
 /// The GitHub annotations format.
@@ -37,15 +36,11 @@ impl Report for Github {
                 .as_deref()
                 .map(|c| format!(" (commit {c})"))
                 .unwrap_or_default();
-            // The annotation's level follows the confidence, as in SARIF.
-            let level = match f.confidence {
-                Confidence::High => "error",
-                Confidence::Medium => "warning",
-                Confidence::Low => "notice",
-            };
+            // Every reported finding fails the check (exit 1), so every annotation is
+            // an error; the title says how sure it is.
             writeln!(
                 out,
-                "::{level} file={},line={},col={},title={}::{}",
+                "::error file={},line={},col={},title={}::{}",
                 escape_property(f.repo_path()),
                 f.line,
                 f.column,
