@@ -27,6 +27,7 @@ struct JsonFinding {
     line: usize,
     column: usize,
     commit: Option<String>,
+    confidence: String,
     redacted: String,
     fingerprint: String,
 }
@@ -38,6 +39,7 @@ struct JsonSummary {
     bytes: u64,
     skipped: u64,
     suppressed: u64,
+    below_confidence: u64,
     elapsed_ms: u64,
 }
 
@@ -552,4 +554,283 @@ fn unreadable_files_and_directories_are_warnings_and_the_scan_goes_on() {
     assert!(r.stderr.contains("locked-dir"), "{r:?}");
     assert!(r.stderr.contains("2 unreadable"), "{r:?}");
     set_mode(&p.path("locked-dir"), 0o755);
+}
+
+/// Three findings of each confidence: a GitHub token (high), a value in a committed
+/// dotenv file (medium) and a generic password assignment (low).
+fn three_confidences(p: &Project) {
+    p.write("src/app.py", format!("T = '{}'\n", github_token()));
+    // envshim:allow: made-up passwords
+    p.write(".env", "DB_PASSWORD=Zr8v!Qm2#Lx5Tn9w\n");
+    // envshim:allow: made-up passwords
+    p.write("src/settings.py", "db_password = \"Tq7#mV2p9Lz4Wx8K\"\n");
+}
+
+fn confidences(report: &Report) -> Vec<(String, String)> {
+    let mut found: Vec<(String, String)> = report
+        .findings
+        .iter()
+        .map(|f| (f.path.clone(), f.confidence.clone()))
+        .collect();
+    found.sort();
+    found
+}
+
+fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+    expected
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+/// Every JSON finding carries its confidence; by default a scan reports medium and
+/// above, and counts (and says) what it left out.
+#[test]
+fn json_findings_carry_their_confidence_and_the_default_floor_hides_low() {
+    let p = Project::new();
+    three_confidences(&p);
+    let (r, report) = json(&p, &["--no-known"]);
+    r.code(1)
+        .stderr_has(&["1 below the confidence floor", "--confidence low"]);
+    assert_eq!(
+        confidences(&report),
+        pairs(&[(".env", "medium"), ("src/app.py", "high")])
+    );
+    assert_eq!(report.summary.below_confidence, 1);
+    let (r, report) = json(&p, &["--no-known", "--confidence", "low"]);
+    r.code(1);
+    assert_eq!(
+        confidences(&report),
+        pairs(&[
+            (".env", "medium"),
+            ("src/app.py", "high"),
+            ("src/settings.py", "low")
+        ])
+    );
+    assert_eq!(report.summary.below_confidence, 0);
+    let (r, report) = json(&p, &["--no-known", "--confidence", "high"]);
+    r.code(1).stderr_has(&["2 below the confidence floor"]);
+    assert_eq!(confidences(&report), pairs(&[("src/app.py", "high")]));
+    assert_eq!(report.summary.below_confidence, 2);
+    // The text and GitHub formats say it briefly.
+    let r = p.run(["scan", "--no-known", "--confidence", "low"]).code(1);
+    assert!(
+        r.stdout.contains("generic-password-assignment (low)"),
+        "{}",
+        r.stdout
+    );
+    let r = p.run(["scan", "--no-known", "--format", "github"]).code(1);
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l.starts_with("::error file=.env,") && l.contains("(medium confidence)")),
+        "{}",
+        r.stdout
+    );
+}
+
+/// Findings only below the floor: nothing is reported, exit 0, and the summary says
+/// how many were left out.
+#[test]
+fn findings_only_below_the_floor_exit_zero_and_are_counted() {
+    let p = Project::new();
+    // envshim:allow: made-up passwords
+    p.write(".env", "DB_PASSWORD=Zr8v!Qm2#Lx5Tn9w\n");
+    let (r, report) = json(&p, &["--no-known", "--confidence", "high"]);
+    r.ok()
+        .stderr_has(&["0 findings", "1 below the confidence floor"]);
+    assert!(report.findings.is_empty());
+    assert_eq!(report.summary.below_confidence, 1);
+}
+
+/// `confidence` under `[scan]` sets the floor; the flag overrides it.
+#[test]
+fn the_configured_floor_applies_and_the_flag_overrides_it() {
+    let p = Project::new();
+    three_confidences(&p);
+    p.write("envshim.toml", "[scan]\nconfidence = \"high\"\n");
+    let (r, report) = json(&p, &["--no-known"]);
+    r.code(1);
+    assert_eq!(confidences(&report), pairs(&[("src/app.py", "high")]));
+    assert_eq!(report.summary.below_confidence, 2);
+    let (r, report) = json(&p, &["--no-known", "--confidence", "low"]);
+    r.code(1);
+    assert_eq!(report.findings.len(), 3);
+    p.write("envshim.toml", "[scan]\nconfidence = \"low\"\n");
+    let (_, report) = json(&p, &["--no-known"]);
+    assert_eq!(report.findings.len(), 3);
+}
+
+/// A confidence that is not low, medium or high is bad input, from the flag or the
+/// configuration.
+#[test]
+fn an_unknown_confidence_is_refused() {
+    let p = Project::new();
+    p.write("a.txt", "hello\n");
+    p.run(["scan", "--confidence", "certain"])
+        .code(2)
+        .stderr_has(&["--confidence", "low", "medium", "high"]);
+    p.write("envshim.toml", "[scan]\nconfidence = \"certain\"\n");
+    p.run(["scan"])
+        .code(2)
+        .clean_error()
+        .stderr_has(&["envshim.toml", "line 2", "`confidence`"]);
+}
+
+/// The pre-commit hook's scan reports every confidence by default: in a small diff a
+/// generic password is cheap to look at.
+#[test]
+fn a_staged_scan_reports_low_confidence_findings_by_default() {
+    let p = Project::new();
+    // envshim:allow: made-up passwords
+    p.write("settings.py", "db_password = \"Tq7#mV2p9Lz4Wx8K\"\n");
+    git(&p, &["add", "-A"]).ok();
+    let r = p
+        .run(["scan", "--staged", "--no-known", "--format", "json"])
+        .code(1);
+    let report: Report = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(confidences(&report), pairs(&[("settings.py", "low")]));
+    let r = p
+        .run(["scan", "--staged", "--no-known", "--confidence", "medium"])
+        .ok();
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+}
+
+/// SARIF results carry level and rank by confidence (high: error/90, medium:
+/// warning/60, low: note/30), the rules their default level, and the document still
+/// validates against the SARIF 2.1.0 schema.
+#[test]
+fn sarif_levels_and_ranks_follow_confidence_and_validate() {
+    let p = Project::new();
+    three_confidences(&p);
+    let r = p
+        .run([
+            "scan",
+            "--no-known",
+            "--format",
+            "sarif",
+            "--confidence",
+            "low",
+        ])
+        .code(1);
+    let sarif = p.write("out.sarif", &r.stdout);
+    let schema = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/schemas/sarif-schema-2.1.0.json"
+    );
+    let check = Command::new("python3")
+        .args([
+            "-c",
+            "import json, sys, jsonschema\n\
+             schema = json.load(open(sys.argv[1])); doc = json.load(open(sys.argv[2]))\n\
+             jsonschema.validate(doc, schema)\n\
+             print('valid')",
+            schema,
+        ])
+        .arg(&sarif)
+        .output()
+        .unwrap();
+    let check: Run = check.into();
+    check.ok();
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let run = &doc["runs"][0];
+    let mut levels: Vec<(String, String, f64, String)> = run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let rule = &run["tool"]["driver"]["rules"][r["ruleIndex"].as_u64().unwrap() as usize];
+            (
+                r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+                r["level"].as_str().unwrap().to_string(),
+                r["rank"].as_f64().unwrap(),
+                rule["defaultConfiguration"]["level"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            )
+        })
+        .collect();
+    levels.sort_by(|a, b| a.0.cmp(&b.0));
+    let expected: Vec<(String, String, f64, String)> = [
+        (".env", "warning", 60.0, "warning"),
+        ("src/app.py", "error", 90.0, "error"),
+        ("src/settings.py", "note", 30.0, "note"),
+    ]
+    .iter()
+    .map(|(u, l, r, d)| (u.to_string(), l.to_string(), *r, d.to_string()))
+    .collect();
+    assert_eq!(levels, expected);
+}
+
+/// Placeholders, documented example keys, templates, format slots, variable references,
+/// runs, header names, hashes and UUIDs next to provider names and secret-looking keys:
+/// nothing is reported, at any confidence. (Before the shared filter, eight of these
+/// were.)
+#[test]
+fn placeholders_next_to_provider_names_are_not_reported() {
+    let p = Project::new();
+    let ghp = "ghp_";
+    let sk_test = "sk_test_";
+    let akia = "AKIA";
+    let hex40 = "3f9a0c4e7b21d865f0a9c3e4b7d21f8612ab34cd";
+    p.write(
+        "settings.py",
+        format!(
+            "GITHUB_TOKEN = \"{ghp}xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"\n\
+             GITHUB_TOKEN_2 = \"{ghp}abcdefghijklmnopqrstuvwxyz0123456789\"\n\
+             aws_access_key_id = \"{akia}IOSFODNN7EXAMPLE\"\n\
+             aws_secret_access_key = \"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\"\n\
+             stripe.api_key = \"{sk_test}BQokikJOvBiI2HlWgH4olfQ2\"\n\
+             STRIPE_KEY = \"{sk_test}4eC39HqLyjWDarjtT1zdp7dc\"\n\
+             api_key = \"your_api_key\"\n\
+             password = \"<password>\"\n\
+             db_password = \"%(password)s\"\n\
+             db_password_fmt = \"pw-%s-1\" % suffix\n\
+             auth_token = \"{{0}}\".format(t)\n\
+             secret = \"${{SECRET_KEY}}\"\n\
+             api_token = \"$(vault read -field=token secret/api)\"\n\
+             client_secret = \"$CLIENT_SECRET\"\n\
+             api_secret = \"4b0f8c2e-9a1d-4e7b-b3c6-5d2e8f1a9c07\"\n\
+             secret_key = \"0123456789abcdef0123456789abcdef\"\n\
+             api_key = \"abcdef0123456789abcdef0123456789\"\n\
+             password = \"Password123456\"\n\
+             password = \"a1b2a1b2a1b2a1b2\"\n\
+             api_key_header = \"X-Api-Key\"\n\
+             secret = \"aaaaaaaaaaaaaaaa1\"\n\
+             heroku_api_key = \"01234567-89ab-cdef-0123-456789abcdef\"\n\
+             slack_token = \"xoxb-your-slack-bot-token\"\n"
+        ),
+    );
+    p.write(
+        "chart/values.yaml",
+        format!(
+            "apiKey: {{{{ .Values.apiKey }}}}\n\
+             token: \"{{{{ .Values.secrets.token }}}}\"\n\
+             integrity: \"sha512-q3Jt9Xk2Lm8Vb4Nc7Rz1Wp5Ys0Hd6Fg2Te9Ua3Ko8q3Jt9Xk2Lm8Vb4Nc7Rz1Wp5Ys0Hd6Fg2Te9Ua3Ko8==\"\n\
+             commit_secret_sha: {hex40}\n"
+        ),
+    );
+    p.write(
+        "dist-info/RECORD",
+        "pkg/x.pyi,sha256=glc_FZMyib4OhW7RQ42vav9er5-jeLUo8K4wfDaFsu8,1208\n",
+    );
+    p.write(
+        ".env",
+        "API_KEY=${API_KEY}\nDB_PASSWORD=changeme\nSECRET_TOKEN=<your token>\nSTRIPE_SECRET=%STRIPE_SECRET%\n",
+    );
+    let (r, report) = json(&p, &["--no-known", "--confidence", "low"]);
+    r.ok();
+    let found: Vec<(String, String, usize)> = rules_of(&report);
+    assert!(found.is_empty(), "{found:?}");
+    // The same files with a real-looking token added: found (the filter hides only the
+    // placeholders).
+    let token = format!("{ghp}Zq8rT1mWc4Lp0Vx7Hn2Kd9Bf6Sj3Ya5Ge8Ru");
+    p.write("token.py", format!("GITHUB_TOKEN = \"{token}\"\n"));
+    let (r, report) = json(&p, &["--no-known", "--confidence", "low"]);
+    r.code(1);
+    assert_eq!(report.findings.len(), 1, "{:?}", rules_of(&report));
 }

@@ -816,3 +816,32 @@ fn rule_id_errors_never_quote_an_id_from_the_file() {
         refused_without_quoting(&p, &["scan", "--no-known"], &[message], &token);
     }
 }
+
+/// Raising the confidence floor in envshim.toml reports fewer findings: in a range it
+/// is a widening (an absent floor counts as low, what the pre-commit hook uses);
+/// lowering it is not.
+#[test]
+fn raising_the_confidence_floor_is_a_widening() {
+    let p = Project::new();
+    p.write("README.md", "hello\n");
+    let base = commit_all(&p, "base");
+    p.write("envshim.toml", "[scan]\nconfidence = \"medium\"\n");
+    let medium = commit_all(&p, "medium");
+    p.write("envshim.toml", "[scan]\nconfidence = \"high\"\n");
+    let high = commit_all(&p, "high");
+    p.write("envshim.toml", "[scan]\nconfidence = \"low\"\n");
+    let low = commit_all(&p, "low");
+    let (r, found) = findings(&p, &["--range", &format!("{base}..HEAD")]);
+    r.code(1);
+    let widened = widened(&found);
+    let commits: Vec<&str> = widened.iter().map(|w| w.1.as_str()).collect();
+    assert_eq!(commits.len(), 2, "{found:?}");
+    assert!(commits.contains(&medium.as_str()) && commits.contains(&high.as_str()));
+    assert!(!commits.contains(&low.as_str()));
+    assert!(
+        widened
+            .iter()
+            .all(|w| w.0 == "envshim.toml" && w.2.contains("raises the confidence floor")),
+        "{widened:?}"
+    );
+}

@@ -626,7 +626,8 @@ fn reviewed_files_cannot_hide_lines() {
 #[test]
 fn a_closed_stdout_keeps_the_scan_status_and_a_dead_git_is_an_error() {
     let p = Project::new();
-    let token = concat!("ghp_", "1234567890abcdefghij1234567890abcdef");
+    // (A random-looking token: `1234567890abcdef…` is a placeholder.)
+    let token = github_token();
     p.write("config.txt", format!("token = {token}\n"));
     let stderr = with_closed_stdout(&p, "scan --format json .");
     assert!(stderr.contains("status=1"), "{stderr}");

@@ -15,7 +15,7 @@ use crate::scan::config::Config;
 use crate::scan::engine::{KnownValues, Matcher};
 use crate::scan::fingerprint::{self, Salt};
 use crate::scan::policy::{self, RangeBase};
-use crate::scan::rules::RuleSet;
+use crate::scan::rules::{Confidence, RuleSet};
 use crate::scan::{covers_whole_base, known, sanitize, scan_base, Outcome, Scan, Stats};
 use crate::secrets::{self, identity, SecretsPaths};
 use std::sync::atomic::Ordering;
@@ -76,6 +76,11 @@ pub struct ScanArgs {
     /// With --staged: report findings anywhere in the staged files, not only on added lines.
     #[arg(long, requires = "staged")]
     pub all_lines: bool,
+
+    /// Report only findings of this confidence or higher; the others are counted in the
+    /// summary [default: `confidence` in envshim.toml, else medium; with --staged, low]
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    pub confidence: Option<Confidence>,
 
     /// Worker threads [default: one per core]
     #[arg(long, value_name = "N", default_value_t = 0)]
@@ -214,6 +219,19 @@ fn shown(path: &std::path::Path) -> String {
     sanitize(&crate::scan::display_path(path))
 }
 
+/// The confidence floor when neither the flag nor the configuration sets one. The
+/// pre-commit hook (`--staged`) sees a small diff, where a generic `password = "…"` is
+/// cheap to look at and cheapest to fix: it reports every confidence. A scan of a tree
+/// or of a range reports medium and above: low findings (generic assignments) are
+/// mostly documentation examples in real code.
+pub fn default_floor(staged: bool) -> Confidence {
+    if staged {
+        Confidence::Low
+    } else {
+        Confidence::Medium
+    }
+}
+
 /// Runs `scan`.
 pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Exit> {
     // In --range the scanned change must not choose its own suppression: configuration
@@ -233,6 +251,10 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Exit> {
         (explicit, _) => Config::load(explicit.as_deref())?.0,
     };
     let rules = RuleSet::load(config.scan.rule.clone(), &config.scan.disable)?;
+    let floor = args
+        .confidence
+        .or(config.scan.confidence)
+        .unwrap_or_else(|| default_floor(args.staged));
     let allow_secrets = config.secret_allowlist()?;
     let allow_paths = PathAllowlist::new(&config.scan.allowlist.paths)?;
     let roots = if args.paths.is_empty() {
@@ -271,6 +293,15 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Exit> {
     if known.is_none() {
         unseen.push("known-secret");
     }
+    // Nor rules below the confidence floor (an update from a scan at a higher floor
+    // keeps what a lower one accepted).
+    unseen.extend(
+        rules
+            .rules
+            .iter()
+            .filter(|r| r.confidence < floor)
+            .map(|r| r.spec.id.as_str()),
+    );
     let scan = Scan {
         matcher: Matcher {
             rules: &rules,
@@ -305,6 +336,7 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Exit> {
         progress.finish();
     }
     drop(known);
+    apply_floor(&mut outcome, floor);
 
     // Only a complete look at the whole working tree may drop baseline entries: not a
     // partial scan, and not one that could not read some files.
@@ -392,6 +424,13 @@ pub fn run(global: &Global, args: ScanArgs) -> anyhow::Result<Exit> {
     } else {
         Exit::Problems
     })
+}
+
+/// Takes the findings below `floor` out of the report, counting them in the summary.
+fn apply_floor(outcome: &mut Outcome, floor: Confidence) {
+    let before = outcome.findings.len();
+    outcome.findings.retain(|f| f.confidence >= floor);
+    outcome.summary.below_confidence += (before - outcome.findings.len()) as u64;
 }
 
 /// Explicit `--config`/`--baseline` files inside the repository, repository-relative,
@@ -581,6 +620,12 @@ pub fn report_outcome(
     }
     if s.suppressed > 0 {
         line.push_str(&format!("; {} suppressed", s.suppressed));
+    }
+    if s.below_confidence > 0 {
+        line.push_str(&format!(
+            "; {} below the confidence floor (see them with --confidence low)",
+            s.below_confidence
+        ));
     }
     if outcome.errors > 0 {
         line.push_str(&format!("; {} unreadable", outcome.errors));

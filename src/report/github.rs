@@ -36,13 +36,19 @@ impl Report for Github {
                 .as_deref()
                 .map(|c| format!(" (commit {c})"))
                 .unwrap_or_default();
+            // Every reported finding fails the check (exit 1), so every annotation is
+            // an error; the title says how sure it is.
             writeln!(
                 out,
                 "::error file={},line={},col={},title={}::{}",
                 escape_property(f.repo_path()),
                 f.line,
                 f.column,
-                escape_property(&format!("envshim: {}", f.rule)),
+                escape_property(&format!(
+                    "envshim: {} ({} confidence)",
+                    f.rule,
+                    f.confidence.as_str()
+                )),
                 escape_data(&format!("{}: {}{commit}", f.description, f.redacted))
             )?;
         }

@@ -22,9 +22,13 @@ impl Report for Sarif {
                     "name": f.rule,
                     "shortDescription": {"text": f.description},
                     "fullDescription": {"text": f.description},
-                    "defaultConfiguration": {"level": "error"},
+                    // A rule's findings share its confidence (suppression-widened: high).
+                    "defaultConfiguration": {
+                        "level": f.confidence.sarif_level(),
+                        "rank": f.confidence.rank()
+                    },
                     "help": {"text": "Remove the secret and rotate it; keep it in envshim (`envshim set NAME`). If it is not a secret, add `envshim:allow` to the line."},
-                    "properties": {"tags": ["security", "secret"]}
+                    "properties": {"tags": ["security", "secret"], "confidence": f.confidence.as_str()}
                 }));
             }
         }
@@ -41,7 +45,8 @@ impl Report for Sarif {
                 let mut result = json!({
                     "ruleId": f.rule,
                     "ruleIndex": index,
-                    "level": "error",
+                    "level": f.confidence.sarif_level(),
+                    "rank": f.confidence.rank(),
                     "message": {"text": format!("{}: {}{commit}", f.description, f.redacted)},
                     "locations": [{
                         "physicalLocation": {
@@ -51,8 +56,9 @@ impl Report for Sarif {
                     }],
                     "partialFingerprints": {"envshim/v2": f.fingerprint}
                 });
+                result["properties"] = json!({"confidence": f.confidence.as_str()});
                 if let Some(commit) = &f.commit {
-                    result["properties"] = json!({"commit": commit});
+                    result["properties"]["commit"] = json!(commit);
                 }
                 result
             })

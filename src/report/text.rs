@@ -34,11 +34,12 @@ impl Report for Text {
                 .unwrap_or_default();
             writeln!(
                 out,
-                "{bold}{}:{}:{}{reset}: {red}{}{reset}: {}{commit}\n    {}",
+                "{bold}{}:{}:{}{reset}: {red}{}{reset} {dim}({}){reset}: {}{commit}\n    {}",
                 sanitize(&f.path),
                 f.line,
                 f.column,
                 sanitize(&f.rule),
+                f.confidence.as_str(),
                 sanitize(&f.description),
                 sanitize(&f.redacted)
             )?;

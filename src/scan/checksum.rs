@@ -105,11 +105,11 @@ fn varint(bytes: &[u8]) -> Option<(usize, &[u8])> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A token of `prefix` (four characters) and `body` (30 base62) with its checksum.
-    fn with_crc(prefix: &str, body: &str) -> String {
+    pub(crate) fn with_crc(prefix: &str, body: &str) -> String {
         format!(
             "{prefix}{body}{}",
             base62(u64::from(crc32(body.as_bytes())), 6)

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail};
 use serde::Deserialize;
 
-use super::rules::RuleSpec;
+use super::rules::{Confidence, RuleSpec};
 
 /// Default size limit: larger files are skipped and counted.
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 << 20;
@@ -26,6 +26,9 @@ pub struct Config {
 pub struct ScanConfig {
     /// Skip files larger than this many bytes.
     pub max_file_size: Option<u64>,
+    /// The confidence floor: findings below it are counted, not reported (the
+    /// `--confidence` flag overrides it).
+    pub confidence: Option<Confidence>,
     /// Built-in rule ids to turn off.
     #[serde(default)]
     pub disable: Vec<String>,
@@ -242,6 +245,7 @@ const EVERY_PATH: &[&str] = &[
 const SCHEMA_KEYS: &[&str] = &[
     "scan",
     "max_file_size",
+    "confidence",
     "disable",
     "rule",
     "allowlist",

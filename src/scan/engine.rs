@@ -5,7 +5,7 @@ use aho_corasick::AhoCorasick;
 use memchr::{memchr, memrchr};
 
 use super::fingerprint::FingerprintInput;
-use super::rules::{entropy, is_placeholder, looks_random, RuleSet};
+use super::rules::{entropy, in_uuid, is_hash, is_placeholder, looks_random, Confidence, RuleSet};
 use super::{Finding, Stats};
 
 /// How far before a keyword a match may start (a key name before its value).
@@ -42,6 +42,8 @@ pub(crate) struct Hit {
     /// its fingerprint names the place, not the secret (DESIGN §4), since a slow hash
     /// does not stop a dictionary guess.
     guessable: bool,
+    /// How sure the finding is (the rule's confidence).
+    pub(crate) confidence: Confidence,
 }
 
 /// Keeps, among hits whose secrets overlap, only the one of highest priority.
@@ -93,6 +95,7 @@ impl Matcher<'_> {
                 position.column,
                 &hit.secret,
             );
+            finding.confidence = hit.confidence;
             if hit.guessable {
                 let place = &bytes[position.line_start..hit.start];
                 finding.input = FingerprintInput::for_place(
@@ -195,11 +198,23 @@ impl Matcher<'_> {
                         continue;
                     }
                 }
+                let (at, to) = (start + secret.start(), start + secret.end());
+                if is_hash(bytes, at, to) {
+                    continue;
+                }
                 let generic = matches!(rule.spec.family.as_str(), "generic" | "dotenv");
                 if generic && !looks_random(&text) {
                     continue;
                 }
-                if rule.exclude.as_ref().is_some_and(|x| x.is_match(&caps[0])) {
+                // A provider rule's regex says when it wants a UUID; a generic one never.
+                if rule.spec.family == "generic" && in_uuid(bytes, at, to) {
+                    continue;
+                }
+                if rule
+                    .exclude
+                    .get(&rule.spec.id)
+                    .is_some_and(|x| x.is_match(&caps[0]))
+                {
                     continue;
                 }
                 // A token prefix in the middle of a longer random string (a hash, a
@@ -208,6 +223,12 @@ impl Matcher<'_> {
                 if before.is_some_and(|b| b.is_ascii_alphanumeric() || b"+/_-".contains(&b)) {
                     continue;
                 }
+                // A checksum that holds makes a token almost surely real; one that does
+                // not leaves the rule's own confidence (it never hides a finding).
+                let confidence = match &rule.spec.checksum {
+                    Some(name) if super::checksum::holds(name, &text) => Confidence::High,
+                    _ => rule.confidence,
+                };
                 hits.push(Hit {
                     rule: rule.spec.id.clone(),
                     description: rule.spec.description.clone(),
@@ -216,6 +237,7 @@ impl Matcher<'_> {
                     priority: if generic { 0 } else { 2 },
                     secret: text.into_owned(),
                     guessable: generic || rule.spec.family == "connection-strings",
+                    confidence,
                 });
             }
         }
@@ -232,11 +254,14 @@ impl Matcher<'_> {
         hits: &mut Vec<Hit>,
     ) {
         let text = String::from_utf8_lossy(&bytes[start..end]);
+        let wants_uuid = rule.shape.as_ref().is_some_and(|s| s.wants_uuid());
         if is_placeholder(&text)
+            || is_hash(bytes, start, end)
+            || (!wants_uuid && in_uuid(bytes, start, end))
             || rule.spec.allow.iter().any(|a| *a == text)
             || rule
                 .exclude
-                .as_ref()
+                .get(&rule.spec.id)
                 .is_some_and(|x| x.is_match(&bytes[start..end]))
         {
             return;
@@ -249,6 +274,7 @@ impl Matcher<'_> {
             priority,
             secret: text.into_owned(),
             guessable: false,
+            confidence: rule.confidence,
         });
     }
 
@@ -277,6 +303,7 @@ impl Matcher<'_> {
                 priority: 3,
                 secret,
                 guessable: true,
+                confidence: rule.confidence,
             });
         }
     }
@@ -299,10 +326,13 @@ impl Matcher<'_> {
             let rule = &self.rules.rules[index];
             if !rule.applies_to(path)
                 || (!whole && rule.content_exclude.is_some())
-                || rule.content.as_ref().is_some_and(|c| !c.is_match(bytes))
+                || rule
+                    .content
+                    .get(&rule.spec.id)
+                    .is_some_and(|c| !c.is_match(bytes))
                 || rule
                     .content_exclude
-                    .as_ref()
+                    .get(&rule.spec.id)
                     .is_some_and(|x| x.is_match(bytes))
             {
                 continue;
@@ -317,6 +347,7 @@ impl Matcher<'_> {
             let mut finding =
                 Finding::new(&rule.spec.id, &rule.spec.description, path, 1, 1, &content);
             finding.redacted = format!("(whole file, {} bytes)", bytes.len());
+            finding.confidence = rule.confidence;
             out.push(finding);
         }
     }

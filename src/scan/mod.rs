@@ -46,6 +46,9 @@ pub struct Finding {
     pub column: usize,
     /// Full commit SHA in range/history modes.
     pub commit: Option<String>,
+    /// How sure the finding is: `high`, `medium` or `low`.
+    #[serde(default)]
+    pub confidence: rules::Confidence,
     /// At most the first four characters and the length.
     pub redacted: String,
     /// Stable identity for baselines: rule, repository-relative path and secret, through
@@ -78,6 +81,7 @@ impl Finding {
             line,
             column,
             commit: None,
+            confidence: rules::Confidence::High,
             redacted: redact(secret),
             fingerprint: String::new(),
             input: fingerprint::FingerprintInput::new(rule, path, secret),
@@ -135,6 +139,10 @@ pub struct Summary {
     pub skipped: u64,
     /// Findings suppressed.
     pub suppressed: u64,
+    /// Findings not reported because their confidence is below the floor
+    /// (`--confidence`, `[scan] confidence`).
+    #[serde(default)]
+    pub below_confidence: u64,
     /// Wall time.
     pub elapsed_ms: u64,
 }
@@ -194,10 +202,19 @@ pub fn scan_base(root: &Path) -> PathBuf {
     } else {
         abs.parent().map_or_else(|| abs.clone(), Path::to_path_buf)
     };
-    match crate::git::toplevel(&dir) {
-        Ok(top) => top.canonicalize().unwrap_or(top),
-        Err(_) => dir,
+    // Asked several times per root in a scan (baseline, keys, ignore files): one `git
+    // rev-parse` per directory and process is enough, and each costs a millisecond or two.
+    static BASES: Mutex<Vec<(PathBuf, PathBuf)>> = Mutex::new(Vec::new());
+    let mut bases = BASES.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, base)) = bases.iter().find(|(d, _)| *d == dir) {
+        return base.clone();
     }
+    let base = match crate::git::toplevel(&dir) {
+        Ok(top) => top.canonicalize().unwrap_or(top),
+        Err(_) => dir.clone(),
+    };
+    bases.push((dir, base.clone()));
+    base
 }
 
 /// A scan root with the path, relative to its [`scan_base`], that its files' fingerprint
@@ -460,6 +477,7 @@ impl Scan<'_> {
                 bytes: stats.bytes.load(Ordering::Relaxed),
                 skipped: stats.skipped_binary.load(Ordering::Relaxed) + skipped_large,
                 suppressed: stats.suppressed.load(Ordering::Relaxed),
+                below_confidence: 0,
                 elapsed_ms: started.elapsed().as_millis() as u64,
             },
             errors: stats.errors.load(Ordering::Relaxed),

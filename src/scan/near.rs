@@ -157,6 +157,11 @@ impl Shape {
         })
     }
 
+    /// Whether the rule asks for a UUID (then a UUID is not an identifier to skip).
+    pub fn wants_uuid(&self) -> bool {
+        self.alphabet == Alphabet::Uuid
+    }
+
     /// How far from a keyword this shape's tokens may lie, token included: the bytes
     /// either side of a keyword hit that [`Shape::tokens`] reads.
     pub fn reach(&self) -> usize {

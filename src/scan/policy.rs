@@ -16,6 +16,7 @@ use anyhow::{bail, Context};
 
 use super::allow::Baseline;
 use super::config::{Config, DEFAULT_MAX_FILE_SIZE};
+use super::rules::Confidence;
 use super::Finding;
 use crate::git;
 
@@ -404,6 +405,12 @@ fn config_reasons(new: Option<&[u8]>, olds: &[Option<Vec<u8>>]) -> Vec<&'static 
     // counts, through the default) is the widening.
     if olds.iter().all(|(c, _)| size(&new) < size(c)) {
         reasons.push("lowers max_file_size");
+    }
+    // A higher confidence floor reports less; no floor counts as the lowest any mode
+    // uses (`--staged` reports every confidence), so setting one is a widening too.
+    let floor = |c: &Config| c.scan.confidence.unwrap_or(Confidence::Low);
+    if olds.iter().all(|(c, _)| floor(&new) > floor(c)) {
+        reasons.push("raises the confidence floor");
     }
     if added(|c| &c.scan.disable) {
         reasons.push("disables rules");

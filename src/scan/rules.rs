@@ -9,8 +9,9 @@ use anyhow::{anyhow, bail, Context};
 use regex::bytes::{Regex, RegexBuilder};
 use serde::Deserialize;
 
-/// The built-in rules, embedded at build time: one set, kept in several files by kind
-/// (file name, text).
+/// The built-in rule files (file name, text): one set, kept in several files by kind.
+/// Only the tests read them (for the examples); a scan uses [`COMPACT`].
+#[cfg(test)]
 pub const BUILTIN: &[(&str, &str)] = &[
     ("rules.toml", include_str!("rules.toml")),
     ("rules/prefix.toml", include_str!("rules/prefix.toml")),
@@ -22,8 +23,79 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("rules/near-b.toml", include_str!("rules/near-b.toml")),
 ];
 
-/// The built-in rules, parsed (every file, in order).
+/// A built-in rule as `build.rs` writes it: the fields of [`RuleSpec`] but the examples,
+/// as static data, so that a scan starts without parsing TOML.
+#[derive(Debug)]
+pub struct CompactRule {
+    id: &'static str,
+    description: &'static str,
+    family: &'static str,
+    kind: RuleKind,
+    confidence: Option<Confidence>,
+    provider: Option<&'static str>,
+    token: Option<&'static str>,
+    prefix: Option<&'static str>,
+    path: Option<&'static str>,
+    path_exclude: Option<&'static str>,
+    exclude: Option<&'static str>,
+    content: Option<&'static str>,
+    content_exclude: Option<&'static str>,
+    validate: Option<&'static str>,
+    checksum: Option<&'static str>,
+    keyword_boundary: bool,
+    regex: &'static str,
+    keywords: &'static [&'static str],
+    allow: &'static [&'static str],
+    entropy: Option<f64>,
+    distance: Option<usize>,
+    length: Option<[usize; 2]>,
+}
+
+/// The built-in rules, from every rule file in order (written by `build.rs`).
+pub static COMPACT: &[CompactRule] = include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
+
+impl CompactRule {
+    fn spec(&self) -> RuleSpec {
+        let owned = |s: Option<&str>| s.map(str::to_string);
+        let list = |l: &[&str]| l.iter().map(|s| s.to_string()).collect();
+        RuleSpec {
+            id: self.id.to_string(),
+            description: self.description.to_string(),
+            family: self.family.to_string(),
+            kind: self.kind,
+            provider: owned(self.provider),
+            confidence: self.confidence,
+            token: owned(self.token),
+            prefix: owned(self.prefix),
+            length: self.length,
+            distance: self.distance,
+            keywords: list(self.keywords),
+            regex: self.regex.to_string(),
+            entropy: self.entropy,
+            path: owned(self.path),
+            path_exclude: owned(self.path_exclude),
+            exclude: owned(self.exclude),
+            content: owned(self.content),
+            content_exclude: owned(self.content_exclude),
+            validate: owned(self.validate),
+            checksum: owned(self.checksum),
+            keyword_boundary: self.keyword_boundary,
+            allow: list(self.allow),
+            positive: Vec::new(),
+            negative: Vec::new(),
+        }
+    }
+}
+
+/// The built-in rules, without their examples.
 pub fn builtin_specs() -> anyhow::Result<Vec<RuleSpec>> {
+    Ok(COMPACT.iter().map(CompactRule::spec).collect())
+}
+
+/// The built-in rules with their examples, parsed from the rule files (every file, in
+/// order): for the tests.
+#[cfg(test)]
+pub fn builtin_specs_with_examples() -> anyhow::Result<Vec<RuleSpec>> {
     let mut specs = Vec::new();
     for (name, text) in BUILTIN {
         let file: RuleFile = toml::from_str(text)
@@ -56,15 +128,70 @@ pub enum RuleKind {
 
 /// How sure a finding is: high for a distinctive format or a checksum, medium for a
 /// keyword next to a token of the right shape, low for a generic assignment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Deserialize,
+    serde::Serialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Confidence {
-    /// A generic assignment or a value in a dotenv file.
+    /// A generic assignment (`password = "…"`).
     Low,
-    /// A provider keyword next to a token of the provider's shape.
+    /// A provider keyword next to a token of the provider's shape; a value in a
+    /// committed dotenv file; a password in a connection string.
     Medium,
-    /// A distinctive format, or a checksum that holds.
+    /// A distinctive format, or a checksum that holds; a known value.
+    #[default]
     High,
+}
+
+impl Confidence {
+    /// The name reports use: `high`, `medium`, `low`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Low => "low",
+            Confidence::Medium => "medium",
+            Confidence::High => "high",
+        }
+    }
+
+    /// The SARIF result level: error, warning, note.
+    pub fn sarif_level(self) -> &'static str {
+        match self {
+            Confidence::Low => "note",
+            Confidence::Medium => "warning",
+            Confidence::High => "error",
+        }
+    }
+
+    /// The SARIF rank (0 to 100, how likely the result is a true positive).
+    pub fn rank(self) -> f64 {
+        match self {
+            Confidence::Low => 30.0,
+            Confidence::Medium => 60.0,
+            Confidence::High => 90.0,
+        }
+    }
+
+    /// A rule's confidence when it does not set one: low for generic assignments;
+    /// medium for near rules, dotenv values and connection-string passwords (a keyword
+    /// or a place, and a value of some shape); high for the rest (a distinctive format,
+    /// a file that is itself the mistake, a known value).
+    pub fn default_for(kind: RuleKind, family: &str) -> Confidence {
+        match (kind, family) {
+            (_, "generic") => Confidence::Low,
+            (RuleKind::Near, _) | (_, "dotenv" | "connection-strings") => Confidence::Medium,
+            _ => Confidence::High,
+        }
+    }
 }
 
 /// An example a rule must (`positive`) or must not (`negative`) find.
@@ -207,17 +334,19 @@ pub struct Rule {
     /// Whether matches may span lines.
     pub multiline: bool,
     /// Path filter.
-    pub path: Option<Regex>,
+    pub path: LazyRegex,
     /// Path exclusion.
-    pub path_exclude: Option<Regex>,
+    pub path_exclude: LazyRegex,
     /// Match-text exclusion.
-    pub exclude: Option<Regex>,
+    pub exclude: LazyRegex,
     /// File rules: what the content must match.
-    pub content: Option<Regex>,
+    pub content: LazyRegex,
     /// File rules: what the content must not match.
-    pub content_exclude: Option<Regex>,
+    pub content_exclude: LazyRegex,
     /// Near rules: the token's shape and reach.
     pub shape: Option<super::near::Shape>,
+    /// The rule's `confidence`, or the default for its kind and family.
+    pub confidence: Confidence,
 }
 
 fn build_pattern(source: &str) -> Result<(Regex, usize), regex::Error> {
@@ -240,6 +369,9 @@ impl Rule {
     /// configuration file and is not quoted: "custom rule 2").
     fn compile_as(spec: RuleSpec, label: String) -> anyhow::Result<Rule> {
         let rule = Self::prepare(spec, label.clone())?;
+        rule.compile_filters()
+            .map_err(|e| anyhow!(e))
+            .with_context(|| label.clone())?;
         if rule.spec.kind == RuleKind::Text {
             let pattern = build_pattern(&rule.spec.regex)
                 .map_err(|e| anyhow!("invalid regex: {}", one_line(&e)))
@@ -264,28 +396,38 @@ impl Rule {
         let multiline = spec.family == "private-keys"
             || spec.regex.contains("\\n")
             || spec.regex.contains("(?s");
-        let compile = |p: &Option<String>, what: &str| -> anyhow::Result<Option<Regex>> {
-            p.as_deref()
-                .map(|p| {
-                    Regex::new(p).map_err(|e| anyhow!("invalid {what} regex: {}", one_line(&e)))
-                })
-                .transpose()
-                .with_context(context)
-        };
         Ok(Rule {
-            path: compile(&spec.path, "path")?,
-            path_exclude: compile(&spec.path_exclude, "path")?,
-            exclude: compile(&spec.exclude, "exclude")?,
-            content: compile(&spec.content, "content")?,
-            content_exclude: compile(&spec.content_exclude, "content")?,
+            path: LazyRegex::new(&spec.path),
+            path_exclude: LazyRegex::new(&spec.path_exclude),
+            exclude: LazyRegex::new(&spec.exclude),
+            content: LazyRegex::new(&spec.content),
+            content_exclude: LazyRegex::new(&spec.content_exclude),
             shape: match spec.kind {
                 RuleKind::Near => Some(super::near::Shape::from_spec(&spec).with_context(context)?),
                 _ => None,
             },
             pattern: OnceLock::new(),
             multiline,
+            confidence: spec
+                .confidence
+                .unwrap_or_else(|| Confidence::default_for(spec.kind, &spec.family)),
             spec,
         })
+    }
+
+    /// Compiles the rule's path, exclude and content regexes now: errors name the field.
+    fn compile_filters(&self) -> Result<(), String> {
+        for (what, lazy) in [
+            ("path", &self.path),
+            ("path", &self.path_exclude),
+            ("exclude", &self.exclude),
+            ("content", &self.content),
+            ("content", &self.content_exclude),
+        ] {
+            lazy.compile()
+                .map_err(|e| format!("invalid {what} regex: {}", one_line(&e)))?;
+        }
+        Ok(())
     }
 
     /// The compiled regex and its `secret` group index; None if the regex is invalid
@@ -309,11 +451,11 @@ impl Rule {
     /// Whether the rule applies to a file at `path` ('/'-separated).
     pub fn applies_to(&self, path: &str) -> bool {
         self.path
-            .as_ref()
+            .get(&self.spec.id)
             .is_none_or(|r| r.is_match(path.as_bytes()))
             && !self
                 .path_exclude
-                .as_ref()
+                .get(&self.spec.id)
                 .is_some_and(|r| r.is_match(path.as_bytes()))
     }
 
@@ -324,6 +466,59 @@ impl Rule {
         } else {
             0
         }
+    }
+}
+
+/// A rule's optional regex (path, exclude, content), compiled on first use: a scan pays
+/// only for the rules it meets. (A custom rule's are compiled at load, so that errors
+/// show then; the built-ins' are checked by the test suite.)
+#[derive(Debug)]
+pub struct LazyRegex {
+    source: Option<String>,
+    compiled: OnceLock<Option<Regex>>,
+}
+
+impl LazyRegex {
+    fn new(source: &Option<String>) -> LazyRegex {
+        LazyRegex {
+            source: source.clone(),
+            compiled: OnceLock::new(),
+        }
+    }
+
+    /// Whether the rule has this regex.
+    pub fn is_some(&self) -> bool {
+        self.source.is_some()
+    }
+
+    /// Compiles it now (if not yet), returning the error.
+    fn compile(&self) -> Result<(), regex::Error> {
+        let Some(source) = &self.source else {
+            return Ok(());
+        };
+        if self.compiled.get().is_none() {
+            let regex = Regex::new(source)?;
+            let _ = self.compiled.set(Some(regex));
+        }
+        Ok(())
+    }
+
+    /// The compiled regex, if the rule has one; an invalid one (a built-in rule the
+    /// tests would have caught) is reported once, for the rule `id`, and left out.
+    pub fn get(&self, id: &str) -> Option<&Regex> {
+        let source = self.source.as_ref()?;
+        self.compiled
+            .get_or_init(|| match Regex::new(source) {
+                Ok(regex) => Some(regex),
+                Err(e) => {
+                    eprintln!(
+                        "envshim: warning: a filter of rule `{id}` is skipped: {}",
+                        one_line(&e)
+                    );
+                    None
+                }
+            })
+            .as_ref()
     }
 }
 
@@ -340,6 +535,9 @@ impl Prefilter {
     fn build(rules: &[Rule], members: impl Iterator<Item = usize>) -> anyhow::Result<Self> {
         let mut patterns: Vec<String> = Vec::new();
         let mut selects: Vec<Vec<usize>> = Vec::new();
+        // Keyword -> its pattern number (a linear search was quadratic in the rules).
+        let mut numbers: std::collections::HashMap<String, usize> =
+            std::collections::HashMap::new();
         for index in members {
             let rule = &rules[index];
             for keyword in rule
@@ -349,9 +547,10 @@ impl Prefilter {
                 .flat_map(|k| spellings(k, rule.spec.kind == RuleKind::Near))
             {
                 let keyword = keyword.to_ascii_lowercase();
-                match patterns.iter().position(|p| *p == keyword) {
-                    Some(at) => selects[at].push(index),
+                match numbers.get(&keyword) {
+                    Some(&at) => selects[at].push(index),
                     None => {
+                        numbers.insert(keyword.clone(), patterns.len());
                         patterns.push(keyword);
                         selects.push(vec![index]);
                     }
@@ -618,23 +817,101 @@ pub fn entropy(text: &str) -> f64 {
         .sum()
 }
 
-/// Substrings that mark a value as a placeholder rather than a secret.
+/// Substrings that mark a value as a placeholder rather than a secret (compared in
+/// lowercase). Each is unlikely in a generated token: four or more characters of a
+/// word, or a character that token alphabets do not use.
 const PLACEHOLDERS: &[&str] = &[
     "xxxx",
     "example",
     "changeme",
+    "change_me",
+    "replaceme",
+    "replace_me",
     "your_",
     "your-",
     "yourkey",
+    "yourtoken",
+    "yoursecret",
+    "yourpassword",
     "placeholder",
     "dummy",
     "redacted",
+    "insert_",
+    "enter_your",
+    "_here",
+    "-here",
+    "not_a_real",
+    "notreal",
+    "abc123",
+    "123abc",
+    "abcd1234",
     "<",
     ">",
     "${",
+    "$(",
     "{{",
+    "}}",
+    "%s",
+    "%(",
     "****",
     "0000000000",
+];
+
+/// Key values that providers publish in their documentation as examples: public, and
+/// found in every copy of the docs and the SDKs' READMEs. (Values with `EXAMPLE` in them,
+/// such as AWS's, are placeholders already; they are listed for the record.)
+pub const DOCUMENTED_EXAMPLES: &[(&str, &str)] = &[
+    // AWS IAM User Guide, "Manage access keys for IAM users" (access key id and secret).
+    (concat!("AKIA", "IOSFODNN7EXAMPLE"), "AWS IAM User Guide"),
+    (
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "AWS IAM User Guide",
+    ),
+    (concat!("AKIA", "I44QH8DHBEXAMPLE"), "AWS IAM User Guide"),
+    (
+        "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY",
+        "AWS IAM User Guide",
+    ),
+    // Stripe API reference, "Authentication": the sample test key in every example
+    // (the current one, and the one the reference showed for years).
+    (
+        concat!("sk_", "test_BQokikJOvBiI2HlWgH4olfQ2"),
+        "Stripe API reference",
+    ),
+    (
+        concat!("sk_", "test_4eC39HqLyjWDarjtT1zdp7dc"),
+        "Stripe API reference (earlier)",
+    ),
+    // Azure Storage emulator (Azurite): the well-known development account key.
+    (
+        concat!(
+            "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq",
+            "/K1SZFPTOtr/KBHBeksoGMGw=="
+        ),
+        "Microsoft Learn, Azurite emulator",
+    ),
+    // jwt.io: the debugger's default token (HS256, "John Doe").
+    (
+        concat!(
+            "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9",
+            ".eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ",
+            ".SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+        ),
+        "jwt.io debugger",
+    ),
+];
+
+/// HTTP header names that carry credentials: the name, not a value.
+const HEADER_NAMES: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "www-authenticate",
+    "x-api-key",
+    "x-auth-token",
+    "x-access-token",
+    "x-csrf-token",
+    "x-xsrf-token",
+    "x-amz-security-token",
 ];
 
 /// For generic rules: true when a value looks like a generated secret rather than a
@@ -648,10 +925,204 @@ pub fn looks_random(secret: &str) -> bool {
     letter && digit_or_symbol
 }
 
-/// True when a value looks like a placeholder (`changeme`, `${VAR}`, `xxxx`, …).
+/// True when a value is a placeholder or an example, not a secret: a placeholder word
+/// (`changeme`, `your_api_key`, `xxxx`, `abc123`), a template or format slot (`<token>`,
+/// `${VAR}`, `$(cmd)`, `%s`, `%(name)s`, `{0}`, `{{ .Values.x }}`), a bare variable
+/// reference (`$API_KEY`, `%API_KEY%`), a run of one character or of consecutive ones
+/// (`aaaaaaa`, `abcdef`, `123456`, `0123456789abcdef`), a short pattern repeated
+/// (`ab12ab12ab12`), a key a provider documents as its example, or an HTTP header name.
 pub fn is_placeholder(secret: &str) -> bool {
     let lower = secret.to_ascii_lowercase();
     PLACEHOLDERS.iter().any(|p| lower.contains(p))
+        || DOCUMENTED_EXAMPLES.iter().any(|(v, _)| *v == secret)
+        || HEADER_NAMES.contains(&lower.as_str())
+        || format_slot(secret)
+        || variable_reference(secret)
+        || runs(secret)
+        || repeated_pattern(secret)
+}
+
+/// `{0}`, `{1}`, `{}`, `{name}` in the value: a format string's slot.
+fn format_slot(secret: &str) -> bool {
+    let bytes = secret.as_bytes();
+    bytes.iter().enumerate().any(|(i, &b)| {
+        b == b'{'
+            && bytes[i + 1..]
+                .iter()
+                .position(|&c| c == b'}')
+                .is_some_and(|len| {
+                    bytes[i + 1..i + 1 + len]
+                        .iter()
+                        .all(|&c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.')
+                })
+    })
+}
+
+/// The whole value is `$NAME`, `%NAME%` or `NAME` in shell, batch or make syntax: a
+/// reference to a variable.
+fn variable_reference(secret: &str) -> bool {
+    let name = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    };
+    secret.strip_prefix('$').is_some_and(name)
+        || secret
+            .strip_prefix('%')
+            .and_then(|s| s.strip_suffix('%'))
+            .is_some_and(name)
+}
+
+/// The longest value checked for runs and repeats: what someone types as a placeholder.
+const MAX_TYPED: usize = 128;
+
+/// Six or more consecutive letters or digits in order (`abcdef`, `123456`, `fedcba`), or
+/// seven of the same making a third of the value: a generated token of any alphabet holds such a run about once in
+/// a million (hex: 32 characters × 16⁻⁵), a typed-in placeholder nearly always.
+fn runs(secret: &str) -> bool {
+    // Long values (key blocks, JWTs) are not typed in; an OpenSSH key's base64 has runs
+    // of `A` from its zero bytes.
+    if secret.len() > MAX_TYPED || secret.contains(char::is_whitespace) {
+        return false;
+    }
+    let bytes: Vec<u8> = secret.bytes().map(|b| b.to_ascii_lowercase()).collect();
+    let (mut up, mut down, mut same) = (1, 1, 1);
+    for pair in bytes.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        let alnum = a.is_ascii_alphanumeric() && b.is_ascii_alphanumeric();
+        let class = |c: u8| c.is_ascii_digit();
+        up = if alnum && class(a) == class(b) && b == a + 1 {
+            up + 1
+        } else {
+            1
+        };
+        down = if alnum && class(a) == class(b) && a == b + 1 {
+            down + 1
+        } else {
+            1
+        };
+        same = if alnum && a == b { same + 1 } else { 1 };
+        // A repeated character is a placeholder when it is a third of the value: real
+        // formats have long runs of `A` from zero bytes (X bearer tokens, Azure DevOps
+        // PATs) inside much longer values.
+        if up >= 6 || down >= 6 || (same >= 7 && same * 3 >= bytes.len()) {
+            return true;
+        }
+    }
+    // `0123456789abcdef`: the digits then the letters.
+    bytes.windows(16).any(|w| w == b"0123456789abcdef")
+}
+
+/// The whole value is one unit of at most 8 characters repeated three or more times
+/// (`ab12ab12ab12`, `1a2b1a2b1a2b1a2b`).
+fn repeated_pattern(secret: &str) -> bool {
+    if secret.len() > MAX_TYPED {
+        return false;
+    }
+    let bytes = secret.as_bytes();
+    (1..=8).any(|unit| {
+        bytes.len() >= unit * 3
+            && bytes.len().is_multiple_of(unit)
+            && bytes.chunks(unit).all(|c| c == &bytes[..unit])
+    })
+}
+
+/// Words before a value that say it is a hash or an object id (a commit, a checksum, an
+/// SRI `integrity`), not a secret.
+const HASH_WORDS: &[&str] = &[
+    "sha",
+    "sha1",
+    "sha256",
+    "sha384",
+    "sha512",
+    "md5",
+    "hash",
+    "digest",
+    "checksum",
+    "integrity",
+    "commit",
+    "rev",
+    "revision",
+    "oid",
+    "etag",
+    "parent",
+    "tree",
+    "object",
+];
+
+/// True when the value at `start..end` of `bytes` is a hash rather than a secret: it
+/// follows an algorithm prefix (`sha256-…`, `sha512=…`, `sha256:…`, `md5=…`; the value
+/// itself may start with one, as an SRI `integrity` does), or it is hexadecimal of a
+/// digest's length (32, 40 or 64) and a hash word (`commit`, `sha`, `rev`, `integrity`,
+/// `checksum`, …) comes just before it on its line.
+pub fn is_hash(bytes: &[u8], start: usize, end: usize) -> bool {
+    let value = &bytes[start..end];
+    let lower_value = value.to_ascii_lowercase();
+    let algorithms: &[&[u8]] = &[b"sha1", b"sha224", b"sha256", b"sha384", b"sha512", b"md5"];
+    if algorithms.iter().any(|a| {
+        lower_value.starts_with(a) && matches!(lower_value.get(a.len()), Some(b'-' | b'=' | b':'))
+    }) {
+        return true;
+    }
+    let line_start = bytes[..start]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let before = &bytes[line_start.max(start.saturating_sub(48))..start];
+    let lower_before = before.to_ascii_lowercase();
+    if let Some(sep @ (b'-' | b'=' | b':')) = lower_before.last().copied() {
+        let head = &lower_before[..lower_before.len() - 1];
+        if algorithms.iter().any(|a| {
+            head.ends_with(a)
+                && !head[..head.len() - a.len()]
+                    .last()
+                    .is_some_and(|b| b.is_ascii_alphanumeric())
+        }) && (sep != b':' || value.iter().all(u8::is_ascii_hexdigit))
+        {
+            return true;
+        }
+    }
+    let hex = value.iter().all(u8::is_ascii_hexdigit);
+    if !(hex && matches!(value.len(), 32 | 40 | 64)) {
+        return false;
+    }
+    // The words of the text before it: split at non-letters and at camelCase humps.
+    let mut words: Vec<String> = Vec::new();
+    let mut word = String::new();
+    for (i, &b) in before.iter().enumerate() {
+        let hump = b.is_ascii_uppercase() && i > 0 && before[i - 1].is_ascii_lowercase();
+        if (!b.is_ascii_alphanumeric() || hump) && !word.is_empty() {
+            words.push(std::mem::take(&mut word));
+        }
+        if b.is_ascii_alphanumeric() {
+            word.push(b.to_ascii_lowercase() as char);
+        }
+    }
+    words.push(word);
+    words.iter().any(|w| HASH_WORDS.contains(&w.as_str()))
+}
+
+/// True when `start..end` of `bytes` is a UUID or a part of one (`8-4-4-4-12` hex
+/// digits): an identifier, unless the rule calls for a UUID.
+pub fn in_uuid(bytes: &[u8], start: usize, end: usize) -> bool {
+    let lo = start.saturating_sub(36);
+    let hi = (end + 36).min(bytes.len());
+    (lo..=start).any(|s| {
+        s + 36 <= hi
+            && s + 36 >= end
+            && !bytes[..s]
+                .last()
+                .is_some_and(|b| b.is_ascii_hexdigit() || *b == b'-')
+            && !bytes
+                .get(s + 36)
+                .is_some_and(|b| b.is_ascii_hexdigit() || *b == b'-')
+            && bytes[s..s + 36].iter().enumerate().all(|(i, &b)| match i {
+                8 | 13 | 18 | 23 => b == b'-',
+                _ => b.is_ascii_hexdigit(),
+            })
+    })
 }
 
 #[cfg(test)]
@@ -720,7 +1191,7 @@ mod tests {
     #[test]
     fn every_builtin_rule_finds_its_positives_and_not_its_negatives() {
         let mut failures = Vec::new();
-        for spec in builtin_specs().unwrap() {
+        for spec in builtin_specs_with_examples().unwrap() {
             let id = spec.id.clone();
             if spec.positive.len() < 2 || spec.negative.len() < 2 {
                 failures.push(format!(
@@ -777,6 +1248,33 @@ mod tests {
     }
 
     #[test]
+    fn a_checksum_that_holds_raises_confidence_and_one_that_fails_hides_nothing() {
+        let spec = RuleSpec {
+            id: "acme-token".into(),
+            description: "d".into(),
+            keywords: vec!["ghp_".into()],
+            regex: "(?P<secret>ghp_[A-Za-z0-9]{36})".into(),
+            confidence: Some(Confidence::Medium),
+            checksum: Some("github-crc32".into()),
+            ..RuleSpec::default()
+        };
+        let set = RuleSet::from_rules(vec![Rule::compile(spec).unwrap()]).unwrap();
+        let valid =
+            crate::scan::checksum::tests::with_crc("ghp_", "Xk29fLqW0pZ7vRt3Nm8cBa1YhD5sJe");
+        let mut broken = valid.clone().into_bytes();
+        broken[10] = if broken[10] == b'a' { b'b' } else { b'a' };
+        let broken = String::from_utf8(broken).unwrap();
+        let confidence = |token: &str| -> Vec<Confidence> {
+            scan(&set, "a.txt", &format!("t = {token}"))
+                .iter()
+                .map(|f| f.confidence)
+                .collect()
+        };
+        assert_eq!(confidence(&valid), vec![Confidence::High]);
+        assert_eq!(confidence(&broken), vec![Confidence::Medium]);
+    }
+
+    #[test]
     fn dotenv_files_are_recognised_in_any_case() {
         let set = RuleSet::load(Vec::new(), &[]).unwrap();
         for path in ["config/.env", ".ENV", "app/.Env.Production"] {
@@ -799,7 +1297,7 @@ mod tests {
     #[test]
     fn builtin_rules_are_well_formed() {
         let mut ids = HashSet::new();
-        for rule in &builtin_specs().unwrap() {
+        for rule in &builtin_specs_with_examples().unwrap() {
             assert!(ids.insert(rule.id.clone()), "duplicate id {}", rule.id);
             if rule.kind != RuleKind::Text {
                 Rule::compile(rule.clone()).unwrap();
@@ -891,7 +1389,7 @@ mod tests {
     #[test]
     fn rules_with_a_checksum_have_positives_whose_checksum_holds() {
         let mut with_checksum = 0;
-        for spec in builtin_specs().unwrap() {
+        for spec in builtin_specs_with_examples().unwrap() {
             let Some(name) = spec.checksum.clone() else {
                 continue;
             };
@@ -1064,5 +1562,199 @@ mod tests {
             text.contains("custom rule 1") && !text.contains("acme-token"),
             "{text}"
         );
+    }
+
+    /// Deterministic pseudo-random tokens (xorshift): the same on every run.
+    fn random_tokens(alphabet: &[u8], length: usize, count: usize, seed: u64) -> Vec<String> {
+        let mut state = seed;
+        (0..count)
+            .map(|_| {
+                (0..length)
+                    .map(|_| {
+                        state ^= state << 13;
+                        state ^= state >> 7;
+                        state ^= state << 17;
+                        alphabet[(state % alphabet.len() as u64) as usize] as char
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn placeholders_of_every_class_are_recognised() {
+        let classes: &[(&str, &[&str])] = &[
+            (
+                "placeholder words",
+                &[
+                    "your_api_key",
+                    "YOUR-TOKEN-HERE",
+                    "changeme",
+                    "replace_me_with_a_key",
+                    "api_key_here",
+                    "not_a_real_secret_9",
+                    "dummy-token-1",
+                ],
+            ),
+            (
+                "abc123",
+                &["abc123", "abc123def456", "tok_ABC123xyz9", "abcd1234"],
+            ),
+            (
+                "xxxx",
+                &["xxxxxxxxxxxxxxxx", "sk-XXXXXXXXXXXXXXXXXXXX", "AC_xxxx_1"],
+            ),
+            (
+                "angle brackets",
+                &["<token>", "<YOUR_API_KEY>", "Bearer <jwt>"],
+            ),
+            (
+                "shell",
+                &[
+                    "${API_KEY}",
+                    "${{ secrets.TOKEN }}",
+                    "$(vault read -field=x k)",
+                ],
+            ),
+            (
+                "format slots",
+                &["%s", "key-%s-9", "%(password)s", "{0}", "pw{}1", "{token}"],
+            ),
+            ("templates", &["{{ .Values.apiKey }}", "{{token}}"]),
+            ("variables", &["$API_KEY", "$token_2", "%API_KEY%"]),
+            (
+                "runs",
+                &[
+                    "abcdefgh",
+                    "ABCDEF12",
+                    "pass123456",
+                    "x9876543",
+                    "0123456789abcdef",
+                    "aaaaaaa1",
+                    "k1-0000000",
+                    "zyxwvu42",
+                ],
+            ),
+            (
+                "repeats",
+                &["ab12ab12ab12", "1a2b1a2b1a2b1a2b", "Qx9Qx9Qx9Qx9"],
+            ),
+            (
+                "documented examples",
+                &[
+                    concat!("AKIA", "IOSFODNN7EXAMPLE"),
+                    concat!("wJalrXUtnFEMI/K7MDENG", "/bPxRfiCYEXAMPLEKEY"),
+                ],
+            ),
+            (
+                "header names",
+                &["X-Api-Key", "Authorization", "x-auth-token"],
+            ),
+        ];
+        for (class, values) in classes {
+            for value in *values {
+                assert!(is_placeholder(value), "{class}: {value}");
+            }
+        }
+        // Every documented example, with its source.
+        for (value, source) in DOCUMENTED_EXAMPLES {
+            assert!(is_placeholder(value) && !source.is_empty(), "{source}");
+        }
+    }
+
+    #[test]
+    fn realistic_random_tokens_are_not_placeholders() {
+        // Tokens with `abc`, `123`, a short run, a doubled character, a `{` or `%`.
+        for token in [
+            "Qm7abcK2x123R9pL4tW8nZ3bY6c",
+            "9f3a0c4e7b21d865f0a9c3e4b7d21f86",
+            "wK8#p2!Lz9qXm4%Rt6",
+            "aab3Fz9kQ2mPx7Lw",
+            "p@ss{w0rd!9",
+            "Tr0ub4dor&3",
+        ] {
+            assert!(!is_placeholder(token), "{token}");
+        }
+        let github = format!("{}{}", "ghp_", "Zq8rT1mWc4Lp0Vx7Hn2Kd9Bf6Sj3Ya5Ge8Ru");
+        assert!(!is_placeholder(&github));
+        let alphabets: [&[u8]; 4] = [
+            b"0123456789abcdef",
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567",
+        ];
+        let mut flagged = Vec::new();
+        for (n, alphabet) in alphabets.iter().enumerate() {
+            for length in [20, 32, 40, 64] {
+                for token in random_tokens(alphabet, length, 2000, 0x9e37_79b9 + n as u64) {
+                    if is_placeholder(&token) {
+                        flagged.push(token);
+                    }
+                }
+            }
+        }
+        assert!(flagged.is_empty(), "{flagged:?}");
+    }
+
+    #[test]
+    fn hashes_are_recognised_by_their_prefix_or_their_key() {
+        let sri = "sha512-".to_string() + &"q3Jt9Xk2Lm8Vb4Nc7Rz1Wp5Ys0Hd6Fg2Te9Ua3Ko8".repeat(2);
+        let hex40 = "3f9a0c4e7b21d865f0a9c3e4b7d21f8612ab34cd";
+        let hex64 = format!("{hex40}0a9c3e4b7d21f8612ab34cd9");
+        let cases = [
+            (format!("\"integrity\": \"{sri}\""), sri.clone(), true),
+            (
+                "x.pyi,sha256=glc_FZMyib4OhW7RQ42vav9er5-jeLUo8K4wfDaFsu8,1208".to_string(),
+                format!("{}{}", "glc_", "FZMyib4OhW7RQ42vav9er5-jeLUo8K4wfDaFsu8"),
+                true,
+            ),
+            (format!("image@sha256:{hex64}"), hex64.clone(), true),
+            (format!("commit = \"{hex40}\""), hex40.to_string(), true),
+            (format!("  rev: {hex40}"), hex40.to_string(), true),
+            (format!("lastCommitSha: {hex40}"), hex40.to_string(), true),
+            (format!("checksum {hex64}"), hex64.clone(), true),
+            // A key named for a provider, not a hash: a secret.
+            (format!("pinata_secret = \"{hex64}\""), hex64.clone(), false),
+            (format!("revolut_key: {hex40}"), hex40.to_string(), false),
+            // A hash word but not a digest's shape.
+            (
+                "commit_token = Qm7vK2xR9pL4tW8nZ3bY6c".to_string(),
+                "Qm7vK2xR9pL4tW8nZ3bY6c".to_string(),
+                false,
+            ),
+        ];
+        for (line, value, hash) in cases {
+            let start = line.find(&value).unwrap();
+            assert_eq!(
+                is_hash(line.as_bytes(), start, start + value.len()),
+                hash,
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn uuids_and_their_parts_are_recognised() {
+        let line = "app_id = \"4b0f8c2e-9a1d-4e7b-b3c6-5d2e8f1a9c07\"";
+        let start = line.find("4b0f").unwrap();
+        assert!(in_uuid(line.as_bytes(), start, start + 36));
+        let part = line.find("5d2e").unwrap();
+        assert!(in_uuid(line.as_bytes(), part, part + 12));
+        let not = "secret = \"4b0f8c2e9a1d4e7bb3c65d2e8f1a9c07\"";
+        let start = not.find("4b0f").unwrap();
+        assert!(!in_uuid(not.as_bytes(), start, start + 32));
+    }
+
+    /// `build.rs` writes every field of every rule file but the examples.
+    #[test]
+    fn the_compact_builtin_rules_are_the_rule_files_without_examples() {
+        let compact = builtin_specs().unwrap();
+        let parsed = builtin_specs_with_examples().unwrap();
+        assert_eq!(compact.len(), parsed.len());
+        for (c, mut p) in compact.into_iter().zip(parsed) {
+            p.positive.clear();
+            p.negative.clear();
+            assert_eq!(format!("{c:?}"), format!("{p:?}"));
+        }
     }
 }
