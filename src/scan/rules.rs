@@ -1274,6 +1274,44 @@ mod tests {
         assert_eq!(confidence(&broken), vec![Confidence::Medium]);
     }
 
+    /// Coverage is counted by distinct provider: a provider with a rule for its token's
+    /// literal prefix (a text rule, or a near rule with a `prefix`), and a provider whose
+    /// keys are found only as a token of their shape next to its name.
+    #[test]
+    fn coverage_is_counted_by_provider() {
+        let specs = builtin_specs().unwrap();
+        let not_provider_families = [
+            "generic",
+            "dotenv",
+            "connection-strings",
+            "structured",
+            "private-keys",
+        ];
+        let mut prefix = HashSet::new();
+        let mut near = HashSet::new();
+        for spec in &specs {
+            let Some(provider) = spec.provider.as_deref() else {
+                continue;
+            };
+            match spec.kind {
+                RuleKind::Text if !not_provider_families.contains(&spec.family.as_str()) => {
+                    prefix.insert(provider);
+                }
+                RuleKind::Near if spec.prefix.is_some() => {
+                    prefix.insert(provider);
+                }
+                RuleKind::Near => {
+                    near.insert(provider);
+                }
+                _ => {}
+            }
+        }
+        let all: HashSet<&str> = specs.iter().filter_map(|s| s.provider.as_deref()).collect();
+        assert!(prefix.len() >= 250, "{} prefix providers", prefix.len());
+        assert!(near.len() >= 600, "{} near providers", near.len());
+        assert!(all.len() >= 850, "{} providers", all.len());
+    }
+
     #[test]
     fn dotenv_files_are_recognised_in_any_case() {
         let set = RuleSet::load(Vec::new(), &[]).unwrap();
