@@ -131,7 +131,7 @@ impl Matcher<'_> {
             vec![&set.everywhere]
         };
         for prefilter in prefilters {
-            for m in prefilter.automaton.find_overlapping_iter(bytes) {
+            for m in prefilter.automaton().find_overlapping_iter(bytes) {
                 for &rule_index in &prefilter.rules[m.pattern().as_usize()] {
                     let rule = &set.rules[rule_index];
                     let ok = *applies[rule_index].get_or_insert_with(|| rule.applies_to(path));
