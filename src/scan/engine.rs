@@ -48,7 +48,16 @@ pub(crate) struct Hit {
 
 /// Keeps, among hits whose secrets overlap, only the one of highest priority.
 fn most_specific(mut hits: Vec<Hit>) -> Vec<Hit> {
-    hits.sort_by_key(|h| (std::cmp::Reverse(h.priority), h.start));
+    // Confidence first: a hit below the reporting floor must never shadow one above it
+    // (a committed low-confidence custom rule over a GitHub token would otherwise hide
+    // the token from CI).
+    hits.sort_by_key(|h| {
+        (
+            std::cmp::Reverse(h.confidence),
+            std::cmp::Reverse(h.priority),
+            h.start,
+        )
+    });
     let mut kept: Vec<Hit> = Vec::with_capacity(hits.len());
     for hit in hits {
         if !kept.iter().any(|k| hit.start < k.end && k.start < hit.end) {
@@ -125,6 +134,8 @@ impl Matcher<'_> {
         // (rule, window start, window end) for every keyword hit of an applicable rule.
         let mut windows: Vec<(usize, usize, usize)> = Vec::new();
         let mut applies: Vec<Option<bool>> = vec![None; set.rules.len()];
+        let mut near_seen: std::collections::HashSet<(usize, usize)> =
+            std::collections::HashSet::new();
         let prefilters = if set.any_restricted_applies(path) {
             vec![&set.everywhere, &set.restricted]
         } else {
@@ -146,7 +157,10 @@ impl Matcher<'_> {
                     }
                     if let Some(shape) = &rule.shape {
                         for (start, end) in shape.tokens(bytes, (m.start(), m.end())) {
-                            self.push_hit(rule, bytes, start, end, 1, hits);
+                            // A token near several mentions of the name is one hit.
+                            if near_seen.insert((rule_index, start)) {
+                                self.push_hit(rule, bytes, start, end, 1, hits);
+                            }
                         }
                         continue;
                     }

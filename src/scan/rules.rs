@@ -1129,11 +1129,13 @@ pub fn is_hash(bytes: &[u8], start: usize, end: usize) -> bool {
     }) {
         return true;
     }
-    let line_start = bytes[..start]
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |i| i + 1);
-    let before = &bytes[line_start.max(start.saturating_sub(48))..start];
+    // At most 48 bytes back on the same line (a search back to the line's start made
+    // minified files quadratic).
+    let from = start.saturating_sub(48);
+    let before = match memchr::memrchr(b'\n', &bytes[from..start]) {
+        Some(i) => &bytes[from + i + 1..start],
+        None => &bytes[from..start],
+    };
     let lower_before = before.to_ascii_lowercase();
     if let Some(sep @ (b'-' | b'=' | b':')) = lower_before.last().copied() {
         let head = &lower_before[..lower_before.len() - 1];
@@ -1151,11 +1153,29 @@ pub fn is_hash(bytes: &[u8], start: usize, end: usize) -> bool {
     if !(hex && matches!(value.len(), 32 | 40 | 64)) {
         return false;
     }
-    // The words of the text before it: split at non-letters and at camelCase humps.
+    // The words of the value's own key (`"commit": "…"`, `--rev=…`, `sha …`), not of
+    // the whole line (`"commit": "main", "datadog_api_key": "…"` is a key): split at
+    // non-letters and at camelCase humps.
+    let quote = |b: &u8| b.is_ascii_whitespace() || b"\"'`([{".contains(b);
+    let mut end_of_key = before.len();
+    while end_of_key > 0 && quote(&before[end_of_key - 1]) {
+        end_of_key -= 1;
+    }
+    if end_of_key > 0 && b":=".contains(&before[end_of_key - 1]) {
+        end_of_key -= 1;
+        while end_of_key > 0 && quote(&before[end_of_key - 1]) {
+            end_of_key -= 1;
+        }
+    }
+    let key_start = before[..end_of_key]
+        .iter()
+        .rposition(|b| !(b.is_ascii_alphanumeric() || b"_-".contains(b)))
+        .map_or(0, |i| i + 1);
+    let key = &before[key_start..end_of_key];
     let mut words: Vec<String> = Vec::new();
     let mut word = String::new();
-    for (i, &b) in before.iter().enumerate() {
-        let hump = b.is_ascii_uppercase() && i > 0 && before[i - 1].is_ascii_lowercase();
+    for (i, &b) in key.iter().enumerate() {
+        let hump = b.is_ascii_uppercase() && i > 0 && key[i - 1].is_ascii_lowercase();
         if (!b.is_ascii_alphanumeric() || hump) && !word.is_empty() {
             words.push(std::mem::take(&mut word));
         }
@@ -1373,6 +1393,30 @@ mod tests {
         assert!(prefix.len() >= 250, "{} prefix providers", prefix.len());
         assert!(near.len() >= 600, "{} near providers", near.len());
         assert!(all.len() >= 850, "{} providers", all.len());
+    }
+
+    #[test]
+    fn a_low_confidence_rule_never_shadows_a_higher_one() {
+        // A committed custom rule over the same span, below the reporting floor, must
+        // not take the place of the built-in finding.
+        let custom = RuleSpec {
+            id: "audit-line".into(),
+            description: "audit".into(),
+            keywords: vec!["ghp_".into()],
+            regex: r"(?P<secret>\S*ghp_\S*)".into(),
+            confidence: Some(Confidence::Low),
+            ..RuleSpec::default()
+        };
+        let set = RuleSet::load(vec![custom], &[]).unwrap();
+        let token =
+            crate::scan::checksum::tests::with_crc("ghp_", "Xk29fLqW0pZ7vRt3Nm8cBa1YhD5sJe");
+        let found = scan(&set, "deploy.env", &format!("token:{token}\n"));
+        let high: Vec<&str> = found
+            .iter()
+            .filter(|f| f.confidence == Confidence::High)
+            .map(|f| f.rule.as_str())
+            .collect();
+        assert_eq!(high, vec!["github-pat-classic"], "{found:?}");
     }
 
     #[test]
@@ -1817,6 +1861,22 @@ mod tests {
             // A key named for a provider, not a hash: a secret.
             (format!("pinata_secret = \"{hex64}\""), hex64.clone(), false),
             (format!("revolut_key: {hex40}"), hex40.to_string(), false),
+            // A hash word elsewhere on the line is not this value's key.
+            (
+                format!("{{\"commit\": \"main\", \"datadog_api_key\": \"{hex40}\"}}"),
+                hex40.to_string(),
+                false,
+            ),
+            (
+                format!("Object.assign(cfg, {{ datadogApiKey: \"{hex40}\" }});"),
+                hex40.to_string(),
+                false,
+            ),
+            (
+                format!("parent.datadog_api_key = \"{hex40}\""),
+                hex40.to_string(),
+                false,
+            ),
             // A hash word but not a digest's shape.
             (
                 "commit_token = Qm7vK2xR9pL4tW8nZ3bY6c".to_string(),
