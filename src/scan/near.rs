@@ -180,10 +180,11 @@ impl Shape {
         let mut found = Vec::new();
         let mut i = lo;
         while i < hi {
-            let Some((start, body, end)) = self.token_at(bytes, i, lo, hi) else {
+            let Some((labelled, body, end)) = self.token_at(bytes, i, lo, hi) else {
                 i += 1;
                 continue;
             };
+            let start = i;
             let near = if start >= kw_end {
                 start - kw_end <= self.distance
             } else {
@@ -192,7 +193,6 @@ impl Shape {
                 // the provider).
                 end <= kw_start && kw_start - end <= self.distance
             };
-            let labelled = label_start(bytes, start, lo).unwrap_or(start);
             if near
                 && !after_digest_label(&bytes[lo..labelled])
                 && self.plausible(&bytes[body..end])
@@ -204,9 +204,10 @@ impl Shape {
         found
     }
 
-    /// A token that starts at `i` (its start, the start of its body, its end), if one
-    /// does: the prefix, then a maximal run of the alphabet of an allowed length, with no
-    /// letter, digit or alphabet character on either side.
+    /// A token that starts at `i` (where its label starts, or `i` without one; the
+    /// start of its body; its end), if one does: the prefix, then a maximal run of the
+    /// alphabet of an allowed length, with no letter, digit or alphabet character on
+    /// either side.
     fn token_at(
         &self,
         bytes: &[u8],
@@ -215,7 +216,8 @@ impl Shape {
         hi: usize,
     ) -> Option<(usize, usize, usize)> {
         let before = i.checked_sub(1).filter(|&b| b >= lo).map(|b| bytes[b]);
-        if before.is_some_and(|b| self.alphabet.joins(b)) && label_start(bytes, i, lo).is_none() {
+        let label = label_start(bytes, i, lo);
+        if before.is_some_and(|b| self.alphabet.joins(b)) && label.is_none() {
             return None;
         }
         if !bytes[i..hi].starts_with(&self.prefix) {
@@ -247,7 +249,7 @@ impl Shape {
         let length = end - body;
         (self.min..=self.max)
             .contains(&length)
-            .then_some((i, body, end))
+            .then_some((label.unwrap_or(i), body, end))
     }
 
     /// Whether a token's body looks generated: enough entropy, letters and digits mixed
